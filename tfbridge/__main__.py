@@ -1,0 +1,3 @@
+from tfbridge.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The command-line layer: parse, call one domain function, render its result. Nothing more."""

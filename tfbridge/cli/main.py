@@ -1,0 +1,28 @@
+"""Entry point: register the commands, run them, turn TfbridgeError into one line and an exit code."""
+
+from __future__ import annotations
+
+import sys
+
+from tfbridge.cli.app import app
+from tfbridge.errors import TfbridgeError
+
+# Importing a command module registers its commands on `app`; each keeps heavy imports inside
+# its functions so `tfbridge --help` stays fast.
+from tfbridge.cli import (  # noqa: E402, F401  (imported for their registrations)
+    doctor,
+    env,
+    lock,
+    setup,
+)
+
+
+def run() -> None:
+    try:
+        app()
+    except TfbridgeError as error:
+        sys.stderr.write(f"error: {error.one_line()}\n")
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted; nothing was left half-done.\n")
+        sys.exit(130)

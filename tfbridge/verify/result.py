@@ -1,0 +1,41 @@
+"""Result objects of verification; renderers and callers (sync, train, convert) read these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Status = Literal["pass", "warn", "fail", "skip"]
+Verdict = Literal["pass", "warn", "fail"]
+
+
+@dataclass
+class Check:
+    """One finding. `id` is stable (e.g. "static.load", "runtime.parity"); `hint` is the fix."""
+
+    id: str
+    status: Status
+    message: str
+    hint: str = ""
+
+
+@dataclass
+class ModelReport:
+    path: Path
+    verdict: Verdict
+    checks: list[Check] = field(default_factory=list)
+    keras_version: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == "fail"
+
+
+@dataclass
+class VerifyReport:
+    models: list[ModelReport] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(model.failed for model in self.models)
