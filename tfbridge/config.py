@@ -1,0 +1,321 @@
+"""Project configuration: where models go (the target) and which model fills which exam slot.
+
+Read from `tfbridge.toml`, or `[tool.tfbridge]` in `pyproject.toml`, in the nearest project root.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from tfbridge.contract import Contract, Shape
+from tfbridge.errors import TfbridgeError
+from tfbridge.paths import find_project_root
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+CONFIG_FILENAME = "tfbridge.toml"
+PYPROJECT_FILENAME = "pyproject.toml"
+HISTORY_DIRNAME = ".tfbridge-history"
+INIT_HINT = "run `tfbridge sync --init` to write a commented example"
+
+_SLOT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_SSH_DEST = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:\[\]]+|\[[^\]]+\]):(?P<path>.*)$")
+_TARGET_KEYS = frozenset({"dest", "port", "python"})
+_SLOT_KEYS = frozenset(
+    {"model", "remote_dir", "remote_name", "input_shape", "output_shape", "output_activation"}
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where slots live: a directory on an SSH host (`host` set) or a local directory (`host` None).
+
+    `python` is the grading machine's exam interpreter, used by `tfbridge sync --remote-verify`.
+    """
+
+    path: str
+    host: str | None = None
+    user: str | None = None
+    port: int | None = None
+    python: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.host is None
+
+    def describe(self) -> str:
+        if self.host is None:
+            return self.path
+        user = f"{self.user}@" if self.user else ""
+        port = f" (port {self.port})" if self.port else ""
+        return f"{user}{self.host}:{self.path}{port}"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One exam question: the local `model` (absolute) goes into `remote_dir` under the target,
+    as `remote_name` (the model's own file name unless configured)."""
+
+    name: str
+    model: Path
+    remote_dir: str
+    contract: Contract = field(default_factory=Contract)
+    remote_name: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return self.remote_name or self.model.name
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    root: Path
+    source: Path
+    target: Target | None
+    slots: dict[str, Slot]
+
+    def require_target(self) -> Target:
+        if self.target is None:
+            raise TfbridgeError(
+                f"{self.source}: no [target] configured",
+                hint='add [target] with dest = "user@host:path" or a local directory',
+            )
+        return self.target
+
+    def select(self, names: list[str]) -> list[Slot]:
+        """The named slots (all of them when `names` is empty), in config order."""
+        if not names:
+            return list(self.slots.values())
+        unknown = [name for name in names if name not in self.slots]
+        if unknown:
+            known = ", ".join(self.slots) or "none"
+            raise TfbridgeError(
+                f"{self.source}: no slot named {', '.join(unknown)}", hint=f"known slots: {known}"
+            )
+        return [self.slots[name] for name in names]
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The tfbridge.toml, or a pyproject.toml with [tool.tfbridge], at the project root."""
+    root = find_project_root(start)
+    candidate = root / CONFIG_FILENAME
+    if candidate.is_file():
+        return candidate
+    pyproject = root / PYPROJECT_FILENAME
+    if pyproject.is_file() and "tfbridge" in _read_toml(pyproject).get("tool", {}):
+        return pyproject
+    return None
+
+
+def load_config(start: Path | None = None) -> ProjectConfig:
+    """Find and validate the project's configuration; errors name the file, the key and the fix."""
+    source = find_config_file(start)
+    if source is None:
+        where = find_project_root(start)
+        raise TfbridgeError(
+            f"no {CONFIG_FILENAME} (or [tool.tfbridge] in {PYPROJECT_FILENAME}) in {where}",
+            hint=INIT_HINT,
+        )
+    data = _read_toml(source)
+    if source.name == PYPROJECT_FILENAME:
+        data = data["tool"]["tfbridge"]
+    return parse_config(data, source=source, root=source.parent)
+
+
+def parse_config(data: Mapping[str, Any], *, source: Path, root: Path) -> ProjectConfig:
+    _reject_unknown(data, {"target", "slots"}, source, "")
+    target = _parse_target(data.get("target"), source, root)
+    slots_table = data.get("slots", {})
+    if not isinstance(slots_table, Mapping):
+        raise _bad(source, "slots", "must be a table of [slots.NAME] sections")
+    slots = {name: _parse_slot(name, table, source, root) for name, table in slots_table.items()}
+    _reject_shared_dirs(slots, source)
+    return ProjectConfig(root=root, source=source, target=target, slots=slots)
+
+
+def check_relative_dir(value: str) -> str | None:
+    """Why `value` is not a safe directory inside the target, or None when it is."""
+    if not value or value.strip() in {".", ""}:
+        return "must name a directory inside the target"
+    if "\\" in value:
+        return "must use forward slashes"
+    pure = PurePosixPath(value)
+    if pure.is_absolute() or value.startswith("~"):
+        return "must be relative to the target directory, not absolute"
+    if ".." in pure.parts:
+        return "must not contain '..'"
+    if pure.parts[0] == HISTORY_DIRNAME:
+        return f"must not be inside {HISTORY_DIRNAME}/ (tfbridge keeps replaced models there)"
+    return None
+
+
+def parse_dest(dest: str) -> tuple[str | None, str | None, str]:
+    """`[user@]host:path` -> (user, host, path); a local path -> (None, None, dest).
+
+    A part before ':' containing '/', or a Windows drive (`C:\\x`, `C:/x`), means a local path.
+    """
+    match = _SSH_DEST.match(dest)
+    if match is None or re.match(r"^[A-Za-z]:[\\/]", dest):
+        return None, None, dest
+    return match["user"], match["host"].strip("[]"), match["path"] or "."
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
+    except tomllib.TOMLDecodeError as error:
+        raise TfbridgeError(f"{path}: not valid TOML ({error})", hint="fix the syntax") from None
+    except OSError as error:
+        raise TfbridgeError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _parse_target(table: Any, source: Path, root: Path) -> Target | None:
+    if table is None:
+        return None
+    if not isinstance(table, Mapping):
+        raise _bad(source, "target", 'must be a table: [target] with dest = "user@host:path"')
+    _reject_unknown(table, _TARGET_KEYS, source, "target")
+    dest = table.get("dest")
+    if not isinstance(dest, str) or not dest.strip():
+        raise _bad(source, "target.dest", 'is required: "user@host:path" or a local directory')
+    user, host, path = parse_dest(dest.strip())
+    port = table.get("port")
+    if port is not None and (not isinstance(port, int) or isinstance(port, bool)
+                             or not 0 < port < 65536):
+        raise _bad(source, "target.port", "must be a port number between 1 and 65535")
+    python = table.get("python")
+    if python is not None and (not isinstance(python, str) or not python.strip()):
+        raise _bad(source, "target.python", "must be the exam interpreter's path, as a string")
+    if host is None:
+        path = str((root / Path(path).expanduser()).resolve())
+        if port is not None:
+            raise _bad(source, "target.port", "applies only to an SSH dest (user@host:path)")
+    return Target(path=path, host=host, user=user, port=port, python=python)
+
+
+def _parse_slot(name: str, table: Any, source: Path, root: Path) -> Slot:
+    key = f"slots.{name}"
+    if not _SLOT_NAME.match(name):
+        raise _bad(source, key, "slot names use letters, digits, '_', '-', '.' and no leading '.'")
+    if not isinstance(table, Mapping):
+        raise _bad(source, key, "must be a table with at least `model = \"path/to/model.h5\"`")
+    _reject_unknown(table, _SLOT_KEYS, source, key)
+    model = table.get("model")
+    if not isinstance(model, str) or not model.endswith(".h5"):
+        raise _bad(source, f"{key}.model", "must be the path of a .h5 file")
+    remote_dir = table.get("remote_dir", name)
+    if not isinstance(remote_dir, str):
+        raise _bad(source, f"{key}.remote_dir", "must be a directory path (a string)")
+    problem = check_relative_dir(remote_dir)
+    if problem:
+        raise _bad(source, f"{key}.remote_dir", problem)
+    remote_name = table.get("remote_name", "")
+    if not isinstance(remote_name, str) or (
+        remote_name and (not remote_name.endswith(".h5") or re.search(r"[/\\]", remote_name))
+    ):
+        raise _bad(source, f"{key}.remote_name", "must be a plain file name ending in .h5")
+    contract = Contract(
+        input_shape=_parse_shape(table.get("input_shape"), source, f"{key}.input_shape"),
+        output_shape=_parse_shape(table.get("output_shape"), source, f"{key}.output_shape"),
+        output_activation=_parse_activation(table.get("output_activation"), source, key),
+    )
+    return Slot(
+        name=name,
+        model=(root / Path(model).expanduser()).absolute(),
+        remote_dir=str(PurePosixPath(remote_dir)),
+        contract=contract,
+        remote_name=remote_name,
+    )
+
+
+def _parse_shape(value: Any, source: Path, key: str) -> Shape | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise _bad(source, key, "must list the sizes without the batch dimension, e.g. [28, 28]")
+    dims: list[int | None] = []
+    for dim in value:
+        if (isinstance(dim, str) and dim.lower() == "none") or dim == -1:
+            dims.append(None)
+        elif isinstance(dim, int) and not isinstance(dim, bool) and dim > 0:
+            dims.append(dim)
+        else:
+            raise _bad(source, key, f'has {dim!r}: use positive integers, or "None" for any size')
+    return tuple(dims)
+
+
+def _parse_activation(value: Any, source: Path, key: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(source, f"{key}.output_activation", 'must be a name such as "softmax"')
+    return value.strip()
+
+
+def _reject_unknown(table: Mapping[str, Any], allowed: frozenset[str] | set[str],
+                    source: Path, prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            where = f"{prefix}.{key}" if prefix else key
+            raise _bad(source, where, f"is not a known key (known: {', '.join(sorted(allowed))})")
+
+
+def _reject_shared_dirs(slots: Mapping[str, Slot], source: Path) -> None:
+    owners: dict[str, str] = {}
+    for slot in slots.values():
+        other = owners.setdefault(slot.remote_dir, slot.name)
+        if other != slot.name:
+            raise _bad(
+                source,
+                f"slots.{slot.name}.remote_dir",
+                f"is also slot {other}'s directory; each slot needs its own (one .h5 each)",
+            )
+
+
+def _bad(source: Path, key: str, problem: str) -> TfbridgeError:
+    return TfbridgeError(f"{source}: `{key}` {problem}")
+
+
+EXAMPLE_CONFIG = '''\
+# tfbridge project configuration: where `tfbridge sync` puts each exam model.
+
+[target]
+# The grading machine: "user@host:path" over SSH (host may be an alias from ~/.ssh/config;
+# keys, agent and known_hosts are honoured), or a local directory (a mounted share, a USB disk).
+# `path` is the directory that holds the exam's question directories.
+dest = "me@exam-mac:~/exam"
+# port = 22                                  # optional; ~/.ssh/config or 22 otherwise
+# The grading machine's exam interpreter (Python 3.8 + tensorflow 2.9.0), used by
+# `tfbridge sync --remote-verify`; nothing is installed there.
+# python = "/Users/me/exam-env/bin/python"
+
+# One [slots.NAME] per exam question. Each slot directory must hold exactly one .h5.
+[slots.q1]
+model = "models/q1.h5"                       # local model, relative to this file
+remote_dir = "Category1"                     # directory under the target path (default: the name)
+# remote_name = "mymodel.h5"                 # file name in the slot (default: the model's name)
+# The question's contract, also used by `tfbridge verify` (batch dimension excluded;
+# "None" means any size):
+input_shape = [28, 28]
+output_shape = [10]
+output_activation = "softmax"
+'''
+
+
+def write_example_config(directory: Path) -> Path:
+    """Write a commented example tfbridge.toml into `directory`; never overwrite one."""
+    path = directory / CONFIG_FILENAME
+    if path.exists():
+        raise TfbridgeError(f"{path} already exists", hint="edit it, or remove it first")
+    path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    return path
