@@ -47,9 +47,8 @@ def differences(page: Pairs, data: Pairs) -> list[str]:
     found = []
     for metal in sorted(page.keys() | data.keys(), key=_key):
         if page.get(metal) != data.get(metal):
-            found.append(
-                f"tensorflow-metal {metal}: PyPI says {page.get(metal)}, data file says {data.get(metal)}"
-            )
+            said = f"PyPI says {page.get(metal)}, data file says {data.get(metal)}"
+            found.append(f"tensorflow-metal {metal}: {said}")
     return found
 
 
