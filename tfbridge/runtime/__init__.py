@@ -1,0 +1,44 @@
+"""Run models in a real TensorFlow environment: the worker, its client, fingerprints and parity.
+
+Importing this package does not import numpy, h5py or TensorFlow; only using it does.
+"""
+
+from tfbridge.runtime.client import RuntimeWorker
+from tfbridge.runtime.devices import list_devices
+from tfbridge.runtime.fingerprint import (
+    Fingerprint,
+    FingerprintOutcome,
+    compare_with_fingerprint,
+    fingerprint_path,
+    read_fingerprint,
+    write_fingerprint,
+    write_fingerprints,
+)
+from tfbridge.runtime.parity import compare_outputs
+from tfbridge.runtime.results import (
+    Device,
+    LoadResult,
+    Parity,
+    ProbeInput,
+    ProbeResult,
+    RuntimeInfo,
+)
+
+__all__ = [
+    "Device",
+    "Fingerprint",
+    "FingerprintOutcome",
+    "LoadResult",
+    "Parity",
+    "ProbeInput",
+    "ProbeResult",
+    "RuntimeInfo",
+    "RuntimeWorker",
+    "compare_outputs",
+    "compare_with_fingerprint",
+    "fingerprint_path",
+    "list_devices",
+    "read_fingerprint",
+    "write_fingerprint",
+    "write_fingerprints",
+]

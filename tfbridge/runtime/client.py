@@ -1,0 +1,280 @@
+"""RuntimeWorker: one worker process in a TensorFlow environment, serving many models.
+
+TensorFlow is imported once when the worker starts; every `load`/`predict_probes` after that costs
+only the model itself. A worker that dies or hangs is reported as a TfbridgeError naming the
+interpreter and what it was doing; the next request starts a fresh process.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+from tfbridge.errors import TfbridgeError
+from tfbridge.runtime.results import LoadResult, ProbeInput, ProbeResult, RuntimeInfo
+
+if TYPE_CHECKING:
+    import numpy
+
+WORKER_SCRIPT = Path(__file__).resolve().with_name("worker.py")
+SHUTDOWN_GRACE_SECONDS = 10.0
+# Variables that would make the target interpreter import the wrong packages.
+_FOREIGN_PYTHON_VARS = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH")
+_STDERR_TAIL_BYTES = 16_384
+
+
+class RuntimeWorker:
+    """`with RuntimeWorker(python) as worker: worker.load(model)` — one process, many models.
+
+    `timeout` bounds TensorFlow's import and every single request, in seconds.
+    """
+
+    def __init__(self, python: Path, *, timeout: float = 600.0) -> None:
+        self.python = Path(python)
+        self.timeout = timeout
+        self._process: subprocess.Popen[str] | None = None
+        self._responses: queue.Queue[str | None] = queue.Queue()
+        self._log_path: Path | None = None
+        self._hello: dict[str, Any] = {}
+        self._next_id = 0
+
+    def __enter__(self) -> RuntimeWorker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    # ------------------------------------------------------------------ requests
+
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo.from_json(self._request({"op": "info"}, doing="reporting its versions"))
+
+    def load(self, model: Path, *, compile: bool = True) -> LoadResult:
+        path = _model_path(model)
+        result = self._request(
+            {"op": "load", "path": str(path), "compile": compile}, doing=f"loading {path}"
+        )
+        return LoadResult.from_json(result)
+
+    def predict_probes(self, model: Path, *, compile: bool = True) -> ProbeResult:
+        path = _model_path(model)
+        result = self._request(
+            {"op": "predict_probes", "path": str(path), "compile": compile},
+            doing=f"predicting with {path}",
+        )
+        return _probe_result(result)
+
+    # ------------------------------------------------------------------ process
+
+    def start(self) -> None:
+        """Start the worker and wait until TensorFlow is imported (no-op when already running)."""
+        if self._process is not None and self._process.poll() is None:
+            return
+        self._discard_process()
+        self._spawn()
+        hello = self._read_line(doing="importing TensorFlow")
+        if hello.get("event") == "fatal":
+            error = hello.get("error") or {}
+            self._discard_process()
+            raise TfbridgeError(
+                f"TensorFlow does not import in {self.python}: "
+                f"{error.get('type')}: {error.get('message')}",
+                hint="point --python at an environment with TensorFlow, "
+                "or run `tfbridge setup exam` for the exam runtime",
+            )
+        self._hello = hello
+
+    def close(self) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            try:
+                self._send({"op": "shutdown", "id": -1})
+                process.wait(timeout=SHUTDOWN_GRACE_SECONDS)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self._discard_process()
+
+    def stderr_tail(self, max_bytes: int = _STDERR_TAIL_BYTES) -> str:
+        """The end of what the worker (TensorFlow, models) wrote to stderr/stdout."""
+        if self._log_path is None or not self._log_path.exists():
+            return ""
+        with self._log_path.open("rb") as log:
+            size = log.seek(0, io.SEEK_END)
+            log.seek(max(0, size - max_bytes))
+            return log.read().decode("utf-8", "replace")
+
+    def _spawn(self) -> None:
+        if not self.python.exists():
+            raise TfbridgeError(
+                f"no Python interpreter at {self.python}",
+                hint="pass --python with an existing interpreter, or run `tfbridge setup exam`",
+            )
+        env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_PYTHON_VARS}
+        env.update({"PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0"})
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+        handle, name = tempfile.mkstemp(prefix="tfbridge-worker-", suffix=".log")
+        os.close(handle)
+        self._log_path = Path(name)
+        self._responses = queue.Queue()
+        try:
+            # Append mode: the worker's writes never clash with our reads of the same file.
+            with self._log_path.open("ab") as log:
+                self._process = subprocess.Popen(
+                    [str(self.python), str(WORKER_SCRIPT)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    env=env,
+                    text=True,
+                    encoding="utf-8",
+                    bufsize=1,
+                )
+        except OSError as error:
+            self._discard_process()
+            raise TfbridgeError(
+                f"cannot run {self.python}: {error.strerror or error}",
+                hint="pass --python with a working interpreter, or run `tfbridge setup exam`",
+            ) from error
+        stdout = self._process.stdout
+        assert stdout is not None
+        threading.Thread(target=_pump_lines, args=(stdout, self._responses), daemon=True).start()
+
+    def _discard_process(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+        if self._log_path is not None:
+            self._log_path.unlink(missing_ok=True)
+            self._log_path = None
+
+    def _request(self, message: dict[str, Any], *, doing: str) -> dict[str, Any]:
+        self.start()
+        self._next_id += 1
+        message["id"] = self._next_id
+        try:
+            self._send(message)
+        except OSError:
+            self._raise_died(doing)
+        response = self._read_line(doing=doing)
+        if response.get("id") != self._next_id:
+            self._discard_process()
+            raise TfbridgeError(
+                f"the TensorFlow worker in {self.python} answered out of turn while {doing}",
+                hint="this is a tfbridge bug; please report it with the model",
+            )
+        if not response.get("ok"):
+            error = response.get("error") or {}
+            raise TfbridgeError(
+                f"the TensorFlow worker in {self.python} refused {doing}: {error.get('message')}"
+            )
+        result: dict[str, Any] = response["result"]
+        return result
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(json.dumps(message) + "\n")
+        self._process.stdin.flush()
+
+    def _read_line(self, *, doing: str) -> dict[str, Any]:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                line = self._responses.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self._discard_process()
+                raise TfbridgeError(
+                    f"the TensorFlow worker in {self.python} timed out after "
+                    f"{self.timeout:g} s while {doing}",
+                    hint="allow more time with a larger timeout, or check that the model "
+                    "loads by hand in that environment",
+                ) from None
+            if line is None:
+                self._raise_died(doing)
+            if line.strip():
+                try:
+                    parsed: dict[str, Any] = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # not ours; the protocol fd only carries JSON lines
+                return parsed
+
+    def _raise_died(self, doing: str) -> NoReturn:
+        process = self._process
+        code = process.wait() if process is not None else None
+        last = _last_meaningful_line(self.stderr_tail())
+        self._discard_process()
+        detail = f" ({last})" if last else ""
+        raise TfbridgeError(
+            f"the TensorFlow worker in {self.python} died while {doing}, exit code {code}{detail}",
+            hint="if a model crashed TensorFlow itself, load it by hand in that environment "
+            "to see the full output; other models can still be checked",
+        )
+
+
+def _pump_lines(stream: IO[str], sink: queue.Queue[str | None]) -> None:
+    try:
+        for line in stream:
+            sink.put(line)
+    except (OSError, ValueError):
+        pass
+    sink.put(None)
+
+
+def _last_meaningful_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def _model_path(model: Path) -> Path:
+    path = Path(model).expanduser().resolve()
+    if not path.is_file():
+        raise TfbridgeError(f"no model file at {model}", hint="check the path")
+    return path
+
+
+def decode_array(data: dict[str, Any]) -> numpy.ndarray:
+    import numpy
+
+    raw = base64.b64decode(data["npy_b64"])
+    array: numpy.ndarray = numpy.load(io.BytesIO(raw), allow_pickle=False)
+    return array
+
+
+def _probe_result(data: dict[str, Any]) -> ProbeResult:
+    error = data.get("error") or {}
+    return ProbeResult(
+        load=LoadResult.from_json(data["load"]),
+        outputs=[decode_array(o) for o in data.get("outputs") or []],
+        output_names=[str(n) for n in data.get("output_names") or []],
+        inputs=[ProbeInput.from_json(p) for p in data.get("probes") or []],
+        digest=data.get("digest"),
+        error_type=error.get("type"),
+        error_message=error.get("message"),
+        algorithm=data.get("algorithm"),
+    )

@@ -1,0 +1,286 @@
+"""Fingerprints: a model's reference outputs on the probes, written beside it as JSON.
+
+`tfbridge fingerprint model.h5` runs the model in the environment that trained it and writes
+`model.h5.fingerprint.json`; verify later feeds the same probes in the exam runtime and compares.
+A fingerprint whose recorded sha256 no longer matches the model is stale: reported, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tfbridge.errors import EXIT_FAILED, TfbridgeError
+from tfbridge.runtime.client import RuntimeWorker
+from tfbridge.runtime.parity import DEFAULT_ATOL, DEFAULT_RTOL, compare_outputs
+from tfbridge.runtime.results import Parity, ProbeInput, ProbeResult, RuntimeInfo
+
+if TYPE_CHECKING:
+    import numpy
+
+SCHEMA = "tfbridge.fingerprint"
+SCHEMA_VERSION = 1
+SUFFIX = ".fingerprint.json"
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass
+class Fingerprint:
+    """A fingerprint file, read back; `stale` is true when the model changed since."""
+
+    path: Path
+    model: Path
+    model_sha256: str
+    model_size: int
+    saved_by_keras: str | None
+    writer: RuntimeInfo
+    created: str
+    probe_algorithm: int | None
+    inputs: list[ProbeInput]
+    digest: str | None
+    output_names: list[str]
+    outputs: list[numpy.ndarray] = field(repr=False)
+    stale: bool = False
+    stale_reason: str = ""
+
+
+@dataclass(frozen=True)
+class FingerprintOutcome:
+    """One model of `write_fingerprints`: the file written, or why none was."""
+
+    model: Path
+    path: Path | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def fingerprint_path(model: Path) -> Path:
+    return model.with_name(model.name + SUFFIX)
+
+
+def model_sha256(model: Path) -> str:
+    digest = hashlib.sha256()
+    with model.open("rb") as stream:
+        while chunk := stream.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_fingerprint(
+    model: Path, python: Path, *, worker: RuntimeWorker | None = None, timeout: float = 600.0
+) -> Path:
+    """Run `model` in `python`'s TensorFlow and write its fingerprint beside it; return that path.
+
+    Pass an open `worker` to fingerprint many models with one process.
+    """
+    model = Path(model)
+    if worker is None:
+        with RuntimeWorker(python, timeout=timeout) as own_worker:
+            return _write_with(model, own_worker)
+    return _write_with(model, worker)
+
+
+def write_fingerprints(
+    models: Sequence[Path],
+    python: Path,
+    *,
+    progress: Callable[[Path], None] | None = None,
+    timeout: float = 600.0,
+) -> list[FingerprintOutcome]:
+    """Fingerprint many models in one worker; a model that fails does not stop the others."""
+    outcomes = []
+    with RuntimeWorker(python, timeout=timeout) as worker:
+        for model in models:
+            if progress is not None:
+                progress(model)
+            try:
+                outcomes.append(FingerprintOutcome(model, _write_with(Path(model), worker)))
+            except TfbridgeError as error:
+                outcomes.append(FingerprintOutcome(model, None, error.one_line()))
+    return outcomes
+
+
+def read_fingerprint(model: Path) -> Fingerprint | None:
+    """The fingerprint beside `model`, None when there is none; `stale` set if the model changed."""
+    model = Path(model)
+    path = fingerprint_path(model)
+    if not path.is_file():
+        return None
+    data = _load_json(path)
+    try:
+        fingerprint = _from_json(path, model, data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise _unreadable(path, f"missing or bad field ({error})") from error
+    if not model.is_file():
+        fingerprint.stale, fingerprint.stale_reason = True, f"{model} no longer exists"
+    elif model_sha256(model) != fingerprint.model_sha256:
+        fingerprint.stale = True
+        fingerprint.stale_reason = f"{model.name} changed after its fingerprint was written"
+    return fingerprint
+
+
+def compare_with_fingerprint(
+    result: ProbeResult,
+    fingerprint: Fingerprint,
+    *,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+) -> Parity:
+    """Parity of a probe run against a fingerprint, after checking both fed the same probes."""
+    reason = _incomparable_reason(result, fingerprint)
+    if reason:
+        return Parity(float("inf"), float("inf"), False, atol, rtol, reason)
+    return compare_outputs(result.outputs, fingerprint.outputs, atol=atol, rtol=rtol)
+
+
+def _incomparable_reason(result: ProbeResult, fingerprint: Fingerprint) -> str:
+    if fingerprint.stale:
+        return f"the fingerprint is stale: {fingerprint.stale_reason}"
+    if not result.ok:
+        return "the model produced no outputs to compare"
+    if result.algorithm != fingerprint.probe_algorithm:
+        return "the fingerprint was made with other probes; write it again"
+    if result.digest != fingerprint.digest:
+        return (
+            "the probes differ from the fingerprint's (input shapes or dtypes changed between "
+            "environments: "
+            + _describe_inputs(result.inputs)
+            + " vs "
+            + _describe_inputs(fingerprint.inputs)
+            + ")"
+        )
+    return ""
+
+
+def _describe_inputs(inputs: Sequence[ProbeInput]) -> str:
+    return ", ".join(f"{i.dtype}{list(i.shape)}" for i in inputs) or "none"
+
+
+def _write_with(model: Path, worker: RuntimeWorker) -> Path:
+    sha256, size = model_sha256(model), model.stat().st_size
+    result = worker.predict_probes(model, compile=False)
+    if not result.load.ok:
+        raise TfbridgeError(
+            f"{model} does not load in {worker.python} ({result.load.error})",
+            hint="fingerprint it with the environment that trained it (--python or --profile)",
+            exit_code=EXIT_FAILED,
+        )
+    if not result.ok:
+        raise TfbridgeError(
+            f"{model} loads but cannot predict on probes in {worker.python} "
+            f"({result.error_type}: {result.error_message})",
+            hint="check the model's input shapes and dtypes",
+            exit_code=EXIT_FAILED,
+        )
+    document = _to_json(model, sha256, size, worker.info(), result)
+    path = fingerprint_path(model)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(_dump(document), encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def _to_json(
+    model: Path, sha256: str, size: int, writer: RuntimeInfo, result: ProbeResult
+) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": {
+            "name": model.name,
+            "sha256": sha256,
+            "size": size,
+            "saved_by_keras": _saved_by_keras(model),
+        },
+        "writer": asdict(writer),
+        "probes": {
+            "algorithm": result.algorithm,
+            "digest": result.digest,
+            "inputs": [asdict(i) for i in result.inputs],
+        },
+        "outputs": [
+            {
+                "name": name,
+                "dtype": str(array.dtype),
+                "shape": list(array.shape),
+                "values": array.tolist(),
+            }
+            for name, array in zip(result.output_names, result.outputs, strict=True)
+        ],
+    }
+
+
+def _dump(document: dict[str, Any]) -> str:
+    """One top-level key per line: readable in a diff, compact for long output arrays."""
+    lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in document.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _from_json(path: Path, model: Path, data: dict[str, Any]) -> Fingerprint:
+    import numpy
+
+    probes, model_data = data["probes"], data["model"]
+    outputs = [
+        numpy.array(o["values"], dtype=o["dtype"]).reshape(o["shape"]) for o in data["outputs"]
+    ]
+    return Fingerprint(
+        path=path,
+        model=model,
+        model_sha256=str(model_data["sha256"]),
+        model_size=int(model_data["size"]),
+        saved_by_keras=model_data.get("saved_by_keras"),
+        writer=RuntimeInfo.from_json(data["writer"]),
+        created=str(data["created"]),
+        probe_algorithm=probes.get("algorithm"),
+        inputs=[ProbeInput.from_json(i) for i in probes["inputs"]],
+        digest=probes.get("digest"),
+        output_names=[str(o["name"]) for o in data["outputs"]],
+        outputs=outputs,
+    )
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _unreadable(path, str(error)) from error
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise _unreadable(path, "not a tfbridge fingerprint")
+    if int(data.get("schema_version", 0)) > SCHEMA_VERSION:
+        raise TfbridgeError(
+            f"{path} was written by a newer tfbridge (schema {data.get('schema_version')})",
+            hint="upgrade tfbridge",
+        )
+    return data
+
+
+def _unreadable(path: Path, why: str) -> TfbridgeError:
+    model = path.with_name(path.name.removesuffix(SUFFIX))
+    return TfbridgeError(
+        f"cannot read fingerprint {path}: {why}",
+        hint=f"write it again with `tfbridge fingerprint {model}`",
+    )
+
+
+def _saved_by_keras(model: Path) -> str | None:
+    """The `keras_version` attribute Keras stamped on the .h5 file, if it has one."""
+    import h5py
+
+    try:
+        with h5py.File(model, "r") as handle:
+            value = handle.attrs.get("keras_version")
+    except OSError:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return None if value is None else str(value)

@@ -1,0 +1,152 @@
+"""What the runtime worker reports, as plain dataclasses (callers and renderers read these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device TensorFlow sees, e.g. name "/physical_device:GPU:0", device_type "GPU"."""
+
+    name: str
+    device_type: str
+    details: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Device:
+        details = data.get("details") or {}
+        return cls(
+            name=str(data["name"]),
+            device_type=str(data["device_type"]),
+            details={str(k): str(v) for k, v in details.items()},
+        )
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """Who the worker is: the interpreter and TensorFlow/Keras it runs."""
+
+    python_version: str
+    tf_version: str
+    keras_version: str | None
+    devices: list[Device]
+    keras_package: str | None = None
+    numpy_version: str | None = None
+    platform: str | None = None
+    machine: str | None = None
+    executable: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RuntimeInfo:
+        return cls(
+            python_version=str(data["python_version"]),
+            tf_version=str(data["tf_version"]),
+            keras_version=data.get("keras_version"),
+            devices=[Device.from_json(d) for d in data.get("devices") or []],
+            keras_package=data.get("keras_package"),
+            numpy_version=data.get("numpy_version"),
+            platform=data.get("platform"),
+            machine=data.get("machine"),
+            executable=data.get("executable"),
+        )
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Whether `load_model(path, compile=...)` worked there; if not, the exception's type, text."""
+
+    ok: bool
+    error_type: str | None = None
+    error_message: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoadResult:
+        return cls(
+            ok=bool(data["ok"]),
+            error_type=data.get("error_type"),
+            error_message=data.get("error_message"),
+        )
+
+    @property
+    def error(self) -> str | None:
+        """E.g. "ValueError: Unrecognized keyword arguments: ['batch_shape']"; None when ok."""
+        if self.ok:
+            return None
+        return f"{self.error_type}: {self.error_message}"
+
+
+@dataclass(frozen=True)
+class ProbeInput:
+    """How one model input was probed. `shape` includes the batch; `high` bounds "index" values."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    kind: str  # "uniform" floats in [0, 1), "index" ints in [0, high), "string", "bool"
+    high: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProbeInput:
+        return cls(
+            index=int(data["index"]),
+            name=str(data["name"]),
+            shape=tuple(int(d) for d in data["shape"]),
+            dtype=str(data["dtype"]),
+            kind=str(data["kind"]),
+            high=None if data.get("high") is None else int(data["high"]),
+        )
+
+    def same_probe(self, other: ProbeInput) -> bool:
+        """Equal values get fed (names may differ between Keras versions)."""
+        return (self.shape, self.dtype, self.kind, self.high) == (
+            other.shape,
+            other.dtype,
+            other.kind,
+            other.high,
+        )
+
+
+@dataclass
+class ProbeResult:
+    """Load outcome plus the model's outputs on the deterministic probes.
+
+    `outputs` is empty when loading or predicting failed; `error_type`/`error_message` then say
+    why predicting failed (load failures are in `load`). `digest` hashes the probe inputs, so two
+    environments can confirm they fed identical values; `algorithm` is the probe generator's
+    version.
+    """
+
+    load: LoadResult
+    outputs: list[numpy.ndarray] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+    inputs: list[ProbeInput] = field(default_factory=list)
+    digest: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    algorithm: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.load.ok and self.error_type is None
+
+
+@dataclass(frozen=True)
+class Parity:
+    """How far outputs are from the reference: ok when every element is within atol + rtol*|ref|.
+
+    `max_rel` is taken over reference elements larger than `atol` in magnitude (near-zero
+    references make relative differences meaningless). `message` explains a failure.
+    """
+
+    max_abs: float
+    max_rel: float
+    ok: bool
+    atol: float
+    rtol: float
+    message: str = ""

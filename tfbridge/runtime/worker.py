@@ -1,0 +1,484 @@
+"""tfbridge runtime worker: loads Keras models in one TensorFlow environment and predicts on probes.
+
+Self-contained on purpose: it runs as `python worker.py` inside the exam runtime (Python 3.8,
+TensorFlow 2.9) or any other TensorFlow environment (2.9 .. 2.17, Keras 2, Keras 3, tf-keras), so it
+uses only the standard library, tensorflow, numpy and Python 3.8 syntax.
+
+Protocol (JSON lines): requests arrive on the original stdin, responses leave on the original
+stdout. Both are moved to private file descriptors at start-up; fd 0 then reads /dev/null and fd 1
+points at stderr, so whatever TensorFlow or a model's own code prints cannot corrupt the protocol.
+The first line the worker sends is {"event": "hello", ...} once TensorFlow is imported, or
+{"event": "fatal", "error": {...}} when it cannot be. Each request {"id", "op", ...} gets exactly
+one response {"id", "ok": true, "result": {...}} or {"id", "ok": false, "error": {...}}.
+"""
+
+import base64
+import gc
+import hashlib
+import inspect
+import io
+import json
+import os
+import platform
+import sys
+import traceback
+
+PROTOCOL_VERSION = 1
+# Bump PROBE_ALGORITHM whenever probe generation changes: fingerprints record it.
+PROBE_ALGORITHM = 1
+PROBE_BATCH = 4
+UNKNOWN_DIM_SIZE = 32
+DEFAULT_INDEX_HIGH = 10
+SEED_BASE = 20240917
+WORDS_PER_STRING = 6
+# fmt: off
+WORDS = (
+    "the", "model", "learns", "a", "small", "sentence", "about", "weather", "and", "music",
+    "good", "bad", "great", "movie", "review", "never", "again", "always", "happy", "sad",
+)
+# fmt: on
+MAX_ERROR_CHARS = 4000
+
+
+class RequestError(Exception):
+    """A request the worker cannot serve (bad op, missing argument)."""
+
+
+class ModelLoadError(Exception):
+    def __init__(self, error_type, message):
+        Exception.__init__(self, message)
+        self.error_type = error_type
+        self.message = message
+
+
+def _claim_protocol_streams():
+    """Move the protocol to private fds so stray prints from TensorFlow or models go to stderr."""
+    protocol_in = os.dup(0)
+    protocol_out = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    # Both streams live as long as the process.
+    reader = io.open(protocol_in, "r", encoding="utf-8", newline="\n")  # noqa: SIM115
+    writer = io.open(protocol_out, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+    return reader, writer
+
+
+def _forget_own_directory():
+    """Running `python worker.py` puts this package's directory first on sys.path; drop it."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or os.curdir) == here:
+        del sys.path[0]
+
+
+def _short(text):
+    text = str(text)
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "..."
+
+
+def _error_payload(error):
+    return {"type": type(error).__name__, "message": _short(error)}
+
+
+# ---------------------------------------------------------------- TensorFlow and Keras, detected
+
+
+def _import_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    import tensorflow as tf
+
+    return tf
+
+
+def _keras_version(keras):
+    version = getattr(keras, "__version__", None)
+    if version:
+        return str(version)
+    try:
+        import keras as standalone
+
+        return str(standalone.__version__)
+    except Exception:
+        return None
+
+
+def _keras_package(keras):
+    """Which package `tf.keras` really is: "keras" (Keras 2 or 3) or "tf_keras"."""
+    module = getattr(keras.models.load_model, "__module__", "") or ""
+    return module.split(".")[0] or None
+
+
+def _list_devices(tf):
+    """The one place that asks TensorFlow which devices it sees."""
+    devices = []
+    for device in tf.config.list_physical_devices():
+        details = {}
+        try:
+            details = tf.config.experimental.get_device_details(device) or {}
+        except Exception:
+            details = {}
+        devices.append(
+            {
+                "name": device.name,
+                "device_type": device.device_type,
+                "details": dict((str(k), str(v)) for k, v in details.items()),
+            }
+        )
+    return devices
+
+
+def _hello(tf, keras):
+    import numpy
+
+    return {
+        "event": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "pid": os.getpid(),
+        "python_version": platform.python_version(),
+        "tf_version": str(tf.__version__),
+        "keras_version": _keras_version(keras),
+        "keras_package": _keras_package(keras),
+        "numpy_version": str(numpy.__version__),
+        "platform": sys.platform,
+        "machine": platform.machine(),
+        "executable": sys.executable,
+    }
+
+
+# ---------------------------------------------------------------- loading, one model at a time
+
+
+class ModelSlot(object):
+    """Holds the last model loaded (or the error it gave), so load + predict load only once."""
+
+    def __init__(self, keras):
+        self.keras = keras
+        self.key = None
+        self.model = None
+        self.error = None
+
+    def get(self, path, compile_model):
+        stat = os.stat(path)
+        key = (os.path.abspath(path), bool(compile_model), stat.st_mtime_ns, stat.st_size)
+        if key != self.key:
+            self._drop()
+            self.key = key
+            try:
+                self.model = _load_model(self.keras, path, compile_model)
+            except Exception as error:
+                self.error = ModelLoadError(type(error).__name__, _short(error))
+        if self.error is not None:
+            raise self.error
+        return self.model
+
+    def _drop(self):
+        had_model = self.model is not None
+        self.model = None
+        self.error = None
+        self.key = None
+        gc.collect()
+        if had_model:
+            _clear_session(self.keras)
+
+
+def _clear_session(keras):
+    clear = getattr(keras.backend, "clear_session", None)
+    if clear is None:
+        clear = getattr(getattr(keras, "utils", None), "clear_session", None)
+    if clear is not None:
+        clear()
+
+
+def _load_model(keras, path, compile_model):
+    load_model = keras.models.load_model
+    kwargs = {"compile": bool(compile_model)}
+    try:
+        if "safe_mode" in inspect.signature(load_model).parameters:
+            # Keras 3 refuses Lambda layers by default; tfbridge's verify decides trust before this.
+            kwargs["safe_mode"] = False
+    except (TypeError, ValueError):
+        pass
+    return load_model(path, **kwargs)
+
+
+# ---------------------------------------------------------------- probe inputs
+
+
+def _dims(shape):
+    try:
+        dims = shape.as_list()
+    except (AttributeError, ValueError):
+        dims = list(shape) if shape is not None else []
+    return [None if d is None else int(d) for d in dims]
+
+
+def _dtype_name(dtype):
+    name = getattr(dtype, "name", dtype)
+    return str(name)
+
+
+def _layer_of(tensor):
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        return None
+    return getattr(history, "layer", None) or getattr(history, "operation", None) or history[0]
+
+
+def _consumers(tensor, depth=0):
+    """Layers that take this model input directly (looking inside nested models)."""
+    producer = _layer_of(tensor)
+    found = []
+    for node in getattr(producer, "_outbound_nodes", None) or []:
+        layer = getattr(node, "layer", None) or getattr(node, "operation", None)
+        if layer is None:
+            continue
+        inner_inputs = getattr(layer, "inputs", None) if hasattr(layer, "layers") else None
+        if inner_inputs and len(inner_inputs) == 1 and depth < 4:
+            found.extend(_consumers(inner_inputs[0], depth + 1))
+        else:
+            found.append(layer)
+    return found
+
+
+def _is_embedding(layer):
+    return type(layer).__name__ == "Embedding" and hasattr(layer, "input_dim")
+
+
+def _all_layers(model):
+    layers, stack = [], list(getattr(model, "layers", None) or [])
+    while stack:
+        layer = stack.pop()
+        layers.append(layer)
+        stack.extend(getattr(layer, "layers", None) or [])
+    return layers
+
+
+def _probe_kind(tensor, dtype, model):
+    """(kind, high): how values for this input are drawn."""
+    if dtype == "string":
+        return "string", None
+    if dtype == "bool":
+        return "bool", None
+    direct = [int(layer.input_dim) for layer in _consumers(tensor) if _is_embedding(layer)]
+    if direct:
+        return "index", min(direct)
+    if "int" in dtype:
+        anywhere = [int(layer.input_dim) for layer in _all_layers(model) if _is_embedding(layer)]
+        return "index", min(anywhere) if anywhere else DEFAULT_INDEX_HIGH
+    return "uniform", None
+
+
+def _probe_specs(model):
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        raise RequestError(
+            "the model has no defined inputs (a Sequential model saved before it was built); "
+            "give its first layer an input shape"
+        )
+    specs = []
+    for index, tensor in enumerate(inputs):
+        dims = _dims(tensor.shape)
+        dtype = _dtype_name(tensor.dtype)
+        kind, high = _probe_kind(tensor, dtype, model)
+        batch = dims[0] if dims and dims[0] is not None else PROBE_BATCH
+        shape = [batch] + [UNKNOWN_DIM_SIZE if d is None else d for d in dims[1:]]
+        specs.append(
+            {
+                "index": index,
+                "name": str(getattr(tensor, "name", "input_%d" % index)),
+                "shape": shape,
+                "dtype": dtype,
+                "kind": kind,
+                "high": high,
+            }
+        )
+    return specs
+
+
+def _probe_array(spec):
+    """Deterministic values: numpy's legacy RandomState stream is fixed across numpy versions."""
+    import numpy
+
+    rng = numpy.random.RandomState(SEED_BASE + spec["index"])
+    shape = tuple(spec["shape"])
+    kind = spec["kind"]
+    if kind == "string":
+        picks = rng.randint(0, len(WORDS), size=(*shape, WORDS_PER_STRING))
+        flat = [" ".join(WORDS[i] for i in row) for row in picks.reshape(-1, WORDS_PER_STRING)]
+        return numpy.array(flat, dtype=object).reshape(shape)
+    if kind == "bool":
+        return rng.randint(0, 2, size=shape).astype(bool)
+    if kind == "index":
+        return rng.randint(0, spec["high"], size=shape).astype(spec["dtype"])
+    return rng.uniform(0.0, 1.0, size=shape).astype(spec["dtype"])
+
+
+def _probe_digest(specs, arrays):
+    digest = hashlib.sha256()
+    for spec, array in zip(specs, arrays):  # noqa: B905 (Python 3.8)
+        digest.update(json.dumps([spec["shape"], spec["dtype"], spec["kind"]]).encode("utf-8"))
+        if spec["kind"] == "string":
+            digest.update("\0".join(array.reshape(-1).tolist()).encode("utf-8"))
+        else:
+            digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def _output_list(outputs, model):
+    if isinstance(outputs, dict):
+        keys = sorted(outputs)
+        return keys, [outputs[k] for k in keys]
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    names = list(getattr(model, "output_names", None) or [])
+    if len(names) != len(outputs):
+        names = ["output_%d" % i for i in range(len(outputs))]
+    return [str(n) for n in names], list(outputs)
+
+
+def _encode_array(value):
+    import numpy
+
+    array = numpy.asarray(value)
+    if array.dtype.kind in ("O", "S"):
+        array = numpy.array(
+            [
+                v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                for v in array.reshape(-1)
+            ]
+        ).reshape(array.shape)
+    buffer = io.BytesIO()
+    numpy.save(buffer, array, allow_pickle=False)
+    return {
+        "dtype": str(array.dtype),
+        "shape": list(array.shape),
+        "npy_b64": base64.b64encode(buffer.getvalue()).decode("ascii"),
+    }
+
+
+def _predict(model, specs):
+    arrays = [_probe_array(spec) for spec in specs]
+    feed = arrays[0] if len(arrays) == 1 else arrays
+    outputs = model.predict(feed, batch_size=specs[0]["shape"][0], verbose=0)
+    names, values = _output_list(outputs, model)
+    return arrays, names, [_encode_array(v) for v in values]
+
+
+# ---------------------------------------------------------------- ops
+
+
+def _load_payload(error=None):
+    if error is None:
+        return {"ok": True, "error_type": None, "error_message": None}
+    return {"ok": False, "error_type": error.error_type, "error_message": error.message}
+
+
+class Worker(object):
+    def __init__(self, tf, keras):
+        self.tf = tf
+        self.keras = keras
+        self.slot = ModelSlot(keras)
+
+    def handle(self, request):
+        op = request.get("op")
+        if op == "info":
+            return self.info()
+        if op == "load":
+            return self.load(_path_of(request), request.get("compile", True))
+        if op == "predict_probes":
+            return self.predict_probes(_path_of(request), request.get("compile", True))
+        raise RequestError("unknown op %r" % (op,))
+
+    def info(self):
+        result = _hello(self.tf, self.keras)
+        del result["event"]
+        result["devices"] = _list_devices(self.tf)
+        return result
+
+    def load(self, path, compile_model):
+        try:
+            self.slot.get(path, compile_model)
+        except ModelLoadError as error:
+            return _load_payload(error)
+        return _load_payload()
+
+    def predict_probes(self, path, compile_model):
+        result = {
+            "load": self.load(path, compile_model),
+            "algorithm": PROBE_ALGORITHM,
+            "probes": [],
+            "digest": None,
+            "output_names": [],
+            "outputs": [],
+            "error": None,
+        }
+        if not result["load"]["ok"]:
+            return result
+        model = self.slot.get(path, compile_model)
+        try:
+            specs = _probe_specs(model)
+            result["probes"] = specs
+            arrays, names, outputs = _predict(model, specs)
+        except Exception as error:
+            result["error"] = _error_payload(error)
+            return result
+        result["digest"] = _probe_digest(specs, arrays)
+        result["output_names"] = names
+        result["outputs"] = outputs
+        return result
+
+
+def _path_of(request):
+    path = request.get("path")
+    if not path:
+        raise RequestError("the request names no model path")
+    if not os.path.isfile(path):
+        raise RequestError("no such model file: %s" % path)
+    return path
+
+
+def _send(writer, message):
+    writer.write(json.dumps(message) + "\n")
+    writer.flush()
+
+
+def _serve(reader, writer, worker):
+    for line in reader:
+        if not line.strip():
+            continue
+        request_id = None
+        try:
+            request = json.loads(line)
+            request_id = request.get("id")
+            if request.get("op") == "shutdown":
+                _send(writer, {"id": request_id, "ok": True, "result": {}})
+                return
+            response = {"id": request_id, "ok": True, "result": worker.handle(request)}
+        except Exception as error:
+            traceback.print_exc()
+            response = {"id": request_id, "ok": False, "error": _error_payload(error)}
+        _send(writer, response)
+
+
+def main():
+    _forget_own_directory()
+    reader, writer = _claim_protocol_streams()
+    try:
+        tf = _import_tensorflow()
+        keras = tf.keras
+        hello = _hello(tf, keras)
+    except Exception as error:
+        traceback.print_exc()
+        _send(writer, {"event": "fatal", "error": _error_payload(error)})
+        return 3
+    _send(writer, hello)
+    _serve(reader, writer, Worker(tf, keras))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
