@@ -1,7 +1,7 @@
 """What machine is this? Apple Silicon (native or under Rosetta 2), Intel Mac, Linux, Windows.
 
-Detection is split in two: `read_facts()` gathers raw facts from the OS, `classify()` turns facts into
-a `Hardware` answer. Tests feed `classify()` the facts of machines this one is not.
+Detection is split in two: `read_facts()` gathers raw facts from the OS, `classify()` turns
+facts into a `Hardware` answer. Tests feed `classify()` the facts of machines this one is not.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_FILES_DIR = PACKAGE_DIR / "data"
 HOME_ENV_VAR = "TFBRIDGE_HOME"
+PROFILES_ENV_VAR = "TFBRIDGE_PROFILES"
 PROJECT_STATE_DIRNAME = ".tfbridge"
 
 
@@ -27,7 +28,10 @@ def envs_home() -> Path:
 
 def profiles_dir() -> Path:
     """The `envs/` folder of profiles and locks: beside the package in a checkout, inside it when
-    installed from a wheel."""
+    installed from a wheel. `TFBRIDGE_PROFILES` points at a folder of your own profiles."""
+    override = os.environ.get(PROFILES_ENV_VAR)
+    if override:
+        return Path(override).expanduser().resolve()
     for candidate in (PACKAGE_DIR.parent / "envs", DATA_FILES_DIR / "envs"):
         if candidate.is_dir():
             return candidate

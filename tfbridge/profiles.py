@@ -1,4 +1,4 @@
-"""Environment profiles: the `envs/*.yml` files (conda environment.yml form plus tfbridge metadata)."""
+"""Environment profiles: the `envs/*.yml` files, conda environment.yml form plus tfbridge metadata."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class Profile:
         return pins
 
     def digest(self, platform: str) -> str:
-        """What a venv lock for `platform` is resolved from; a lock records it to prove it is current."""
+        """Hash of what a venv lock for `platform` is resolved from; the lock records it."""
         inputs = {
             "python": self.python,
             "platform": platform,

@@ -1,20 +1,23 @@
-"""Entry point: register the commands, run them, turn TfbridgeError into one line and an exit code."""
+"""Entry point: register the commands, run them, report errors.
+
+One line, one exit code, never a traceback.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from tfbridge.cli.app import app
-from tfbridge.errors import TfbridgeError
-
 # Importing a command module registers its commands on `app`; each keeps heavy imports inside
 # its functions so `tfbridge --help` stays fast.
-from tfbridge.cli import (  # noqa: E402, F401  (imported for their registrations)
+from tfbridge.cli import (  # noqa: F401  (imported for their registrations)
     doctor,
     env,
+    fingerprint,
     lock,
     setup,
 )
+from tfbridge.cli.app import app
+from tfbridge.errors import TfbridgeError
 
 
 def run() -> None:
