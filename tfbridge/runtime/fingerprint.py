@@ -67,6 +67,22 @@ def fingerprint_path(model: Path) -> Path:
     return model.with_name(model.name + SUFFIX)
 
 
+def expand_model_paths(paths: Sequence[Path]) -> list[Path]:
+    """Files as given, directories as the .h5 files inside them; a missing path is a usage error."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(path.rglob("*.h5"))
+            if not found:
+                raise TfbridgeError(f"no .h5 models in {path}", hint="name the model files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise TfbridgeError(f"no such model file: {path}", hint="check the path")
+    return files
+
+
 def model_sha256(model: Path) -> str:
     digest = hashlib.sha256()
     with model.open("rb") as stream:

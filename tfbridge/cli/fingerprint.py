@@ -1,0 +1,97 @@
+"""`tfbridge fingerprint`: record a model's reference outputs in the environment that trained it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tfbridge.cli.app import app
+from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+
+if TYPE_CHECKING:
+    from tfbridge.runtime import FingerprintOutcome
+
+ModelsArgument = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Model .h5 files (directories: every .h5 inside).",
+        metavar="MODEL...",
+        show_default=False,
+    ),
+]
+PythonOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--python", help="Interpreter (or environment) that trained the models.", show_default=False
+    ),
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="Use this profile's environment (default: metal on Apple Silicon, else exam).",
+        show_default=False,
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds allowed for TensorFlow's import and each model.")
+]
+
+
+@app.command()
+def fingerprint(
+    models: ModelsArgument,
+    python: PythonOption = None,
+    profile: ProfileOption = None,
+    timeout: TimeoutOption = 600.0,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Write MODEL.fingerprint.json beside each model: its outputs on fixed probe inputs.
+
+    `tfbridge verify` later feeds the same probes in the exam runtime and compares.
+    Exits 1 when any model could not be fingerprinted.
+    """
+    from tfbridge.errors import EXIT_FAILED
+    from tfbridge.runtime import write_fingerprints
+    from tfbridge.runtime.environment import runtime_python
+    from tfbridge.runtime.fingerprint import expand_model_paths
+
+    files = expand_model_paths(models)
+    interpreter = runtime_python(python, profile)
+    info(f"starting TensorFlow in {interpreter}", quiet or json_output)
+    outcomes = write_fingerprints(
+        files,
+        interpreter,
+        progress=lambda model: info(f"fingerprinting {model}", quiet or json_output),
+        timeout=timeout,
+    )
+    if json_output:
+        print_json({"python": interpreter, "models": [_as_json(o) for o in outcomes]})
+    else:
+        _render(outcomes)
+    if not all(outcome.ok for outcome in outcomes):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _as_json(outcome: FingerprintOutcome) -> dict[str, object]:
+    return {
+        "model": outcome.model,
+        "ok": outcome.ok,
+        "fingerprint": outcome.path,
+        "error": outcome.error,
+    }
+
+
+def _render(outcomes: list[FingerprintOutcome]) -> None:
+    from rich.table import Table
+
+    table = Table("model", "status", "fingerprint or error")
+    for outcome in outcomes:
+        detail = str(outcome.path) if outcome.ok else str(outcome.error)
+        table.add_row(str(outcome.model), "ok" if outcome.ok else "fail", detail)
+    console().print(table)
+    failed = sum(not outcome.ok for outcome in outcomes)
+    console().print(f"{len(outcomes) - failed} fingerprinted, {failed} failed", markup=False)
