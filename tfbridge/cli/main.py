@@ -13,6 +13,7 @@ from tfbridge.cli import (  # noqa: F401  (imported for their registrations)
     doctor,
     env,
     fingerprint,
+    fingerprint,
     lock,
     setup,
 )
