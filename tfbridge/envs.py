@@ -94,7 +94,7 @@ def env_status(profile: str, hardware: Hardware | None = None) -> EnvStatus:
         )
     expected = _current_lock_digest(profile, str(marker.get("backend", "venv")), hardware)
     current = expected is not None and marker.get("lock_sha256") == expected
-    problem: str | None = None if current else "built from an older lock"
+    stale = None if current else "built from an older lock"
     return EnvStatus(
         profile,
         path,
@@ -104,7 +104,7 @@ def env_status(profile: str, hardware: Hardware | None = None) -> EnvStatus:
         current,
         marker.get("backend"),
         marker.get("built_at"),
-        problem,
+        stale,
     )
 
 

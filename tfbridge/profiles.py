@@ -1,4 +1,4 @@
-"""Environment profiles: the `envs/*.yml` files, conda environment.yml form plus tfbridge metadata."""
+"""Environment profiles: `envs/*.yml`, in conda environment.yml form plus tfbridge metadata."""
 
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ from tfbridge.cli import (  # noqa: F401  (imported for their registrations)
     doctor,
     env,
     fingerprint,
-    fingerprint,
     lock,
     setup,
 )

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from tfbridge.errors import TfbridgeError
 from tfbridge.paths import profiles_dir
 from tfbridge.profiles import Profile
