@@ -1,0 +1,210 @@
+"""`tfbridge sync`: gate each model with verify, then put it in its slot atomically, once."""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from collections.abc import Callable, Sequence
+from contextlib import closing, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tfbridge.config import ProjectConfig, Slot, Target
+from tfbridge.contract import Contract
+from tfbridge.errors import TfbridgeError
+from tfbridge.paths import project_state_dir
+from tfbridge.sync import ledger
+from tfbridge.sync import slot as slots
+from tfbridge.sync.result import (
+    ProgressCallback,
+    RemoteVerdict,
+    SlotSync,
+    SyncEvent,
+    SyncReport,
+)
+from tfbridge.sync.transport import Transport, TransportError
+
+if TYPE_CHECKING:
+    from tfbridge.verify.result import ModelReport
+
+Gate = Callable[[Path, Contract], "ModelReport"]
+# Leave this much room beyond the model itself: a far side filled to the last byte helps no one.
+SPACE_MARGIN = 1024 * 1024
+
+
+def verify_gate(model: Path, contract: Contract) -> ModelReport:
+    from tfbridge.verify import verify
+
+    return verify(model, contract=None if contract.is_empty else contract)
+
+
+def open_transport(target: Target) -> Transport:
+    if target.is_local:
+        from tfbridge.sync.local import LocalTransport
+
+        return LocalTransport(target.path)
+    from tfbridge.sync.ssh import SshTransport
+
+    return SshTransport(target)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    slot: Slot
+    sha256: str
+    size: int
+    verdict: str
+    problems: list[str]
+
+
+def sync(
+    config: ProjectConfig,
+    names: Sequence[str] = (),
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    remote_verify: bool = False,
+    progress: ProgressCallback | None = None,
+    gate: Gate = verify_gate,
+) -> SyncReport:
+    """Gate and send the named slots (all when none are named) over one connection."""
+    target = config.require_target()
+    if remote_verify and not target.python:
+        raise TfbridgeError(
+            f"{config.source}: --remote-verify needs `target.python`",
+            hint="set it to the grading machine's exam interpreter",
+        )
+    notify = progress or (lambda event: None)
+    prepared = [_prepare(slot, gate, notify) for slot in config.select(list(names))]
+    report = SyncReport(target=target.describe(), dry_run=dry_run)
+    state_dir = project_state_dir(config.root)
+    with closing(open_transport(target)) as transport:
+        for item in prepared:
+            result = _sync_slot(transport, item, report, dry_run=dry_run, force=force,
+                                python=target.python if remote_verify else None, notify=notify)
+            report.slots.append(result)
+            if result.action in {"sent", "renamed"}:
+                ledger.append(state_dir, _ledger_entry("sync", result, report.target))
+    return report
+
+
+def _prepare(slot: Slot, gate: Gate, notify: ProgressCallback) -> Prepared:
+    if not slot.model.is_file():
+        raise TfbridgeError(
+            f"slot {slot.name}: model file {slot.model} does not exist",
+            hint=f"save the model there, or fix slots.{slot.name}.model in the config",
+        )
+    notify(SyncEvent(slot.name, "verify"))
+    report = gate(slot.model, slot.contract)
+    problems = [f"{check.id}: {check.message}" for check in report.checks
+                if check.status == "fail"]
+    return Prepared(slot, file_sha256(slot.model), slot.model.stat().st_size, report.verdict,
+                    problems)
+
+
+def _sync_slot(transport: Transport, item: Prepared, report: SyncReport, *, dry_run: bool,
+               force: bool, python: str | None, notify: ProgressCallback) -> SlotSync:
+    slot = item.slot
+    directory = slots.slot_directory(transport, slot, create=not dry_run)
+    remote_path = posixpath.join(
+        directory or posixpath.join(transport.root, slot.remote_dir), slot.file_name
+    )
+    result = SlotSync(slot.name, "refused", slot.model, remote_path, item.sha256, item.verdict,
+                      item.problems)
+    if item.verdict == "fail" and not force:
+        return result
+    state = slots.read_slot(transport, directory)
+    if directory and state.temps and not dry_run:
+        report.cleaned_temps += slots.clean_temps(transport, directory)
+    same = _models_with_sha(transport, state, item)
+    if state.models == [slot.file_name] and same:
+        result.action = "unchanged"
+        if python:
+            result.remote = _remote_verify(transport, python, remote_path, item, notify)
+        return result
+    if len(state.models) == 1 and same:
+        result.action = "would-send" if dry_run else "renamed"
+        if not dry_run:
+            slots.rename_in_place(transport, state, state.models[0], slot.file_name)
+        return result
+    if dry_run:
+        result.action = "would-send"
+        return result
+    assert directory is not None
+    _check_space(transport, directory, item.size)
+    history = slots.history_directory(transport, slot, create=True)
+    assert history is not None
+    notify(SyncEvent(slot.name, "upload", 0, item.size))
+    temp = slots.upload(
+        transport, str(slot.model), directory, item.sha256,
+        lambda done, total: notify(SyncEvent(slot.name, "upload", done, total)),
+    )
+    try:
+        if python:
+            result.remote = _remote_verify(transport, python, temp, item, notify)
+            if result.remote.verdict == "fail" and not force:
+                _remove_quietly(transport, temp)
+                return result
+        notify(SyncEvent(slot.name, "place"))
+        result.replaced = slots.place(transport, state, temp, slot.file_name, history)
+    except TfbridgeError:
+        _remove_quietly(transport, temp)  # if the connection is gone, the next run cleans it
+        raise
+    result.action = "sent"
+    return result
+
+
+def _models_with_sha(transport: Transport, state: slots.SlotState, item: Prepared) -> list[str]:
+    """The slot's models whose content is the local model's (size first: hashing costs reads)."""
+    matches = []
+    for name in state.models:
+        info = transport.stat(state.path(name))
+        if info and info.is_file and info.size == item.size and (
+            transport.sha256(state.path(name)) == item.sha256
+        ):
+            matches.append(name)
+    return matches
+
+
+def _check_space(transport: Transport, directory: str, size: int) -> None:
+    free = transport.free_bytes(directory)
+    if free is not None and free < size + SPACE_MARGIN:
+        raise TransportError(
+            f"not enough space in {transport.describe(directory)}: the model needs "
+            f"{_mb(size)}, {_mb(free)} free",
+            hint="free some space on the grading machine; the slot keeps its previous model",
+        )
+
+
+def _remote_verify(transport: Transport, python: str, path: str, item: Prepared,
+                   notify: ProgressCallback) -> RemoteVerdict:
+    from tfbridge.sync.remote_verify import remote_verify
+
+    notify(SyncEvent(item.slot.name, "remote-verify"))
+    return remote_verify(transport, python, path, reference=item.slot.model)
+
+
+def _remove_quietly(transport: Transport, path: str) -> None:
+    with suppress(TfbridgeError):
+        transport.remove(path)
+
+
+def _ledger_entry(action: str, result: SlotSync, target: str) -> ledger.LedgerEntry:
+    return ledger.LedgerEntry(
+        time=ledger.now(), action=action, slot=result.slot, local_path=str(result.local_path),
+        remote_path=result.remote_path, sha256=result.sha256, verdict=result.verdict,
+        target=target,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"

@@ -1,0 +1,186 @@
+"""One slot directory on a Transport: safe paths, and updates that never leave it with zero or two
+`.h5` files.
+
+Replacing old.h5 with new.h5: (1) upload to `.tfbridge-upload-<id>.part` in the slot (not `.h5`,
+so the grader ignores it) and check its SHA-256 there; (2) hard-link (or copy) old.h5 into the
+history folder outside the slot; (3) rename the upload onto old.h5 (atomic replace: still one
+model); (4) rename old.h5 to new.h5 (new.h5 did not exist: still one model).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from tfbridge.config import HISTORY_DIRNAME, Slot
+from tfbridge.errors import TfbridgeError
+from tfbridge.sync.transport import BytesProgress, Transport, TransportError
+
+TEMP_PREFIX = ".tfbridge-upload-"
+TEMP_SUFFIX = ".part"
+MODEL_SUFFIX = ".h5"
+HISTORY_KEEP = 5
+
+
+@dataclass(frozen=True)
+class SlotState:
+    directory: str
+    models: list[str]
+    temps: list[str]
+
+    def path(self, name: str) -> str:
+        return posixpath.join(self.directory, name)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    path: str
+    stamp: str
+    sha8: str
+    original_name: str
+
+
+def slot_directory(transport: Transport, slot: Slot, *, create: bool) -> str | None:
+    """The slot's absolute directory, refused if it escapes the target; None if absent and
+    `create` is false."""
+    return _safe_directory(transport, slot.remote_dir, create=create)
+
+
+def history_directory(transport: Transport, slot: Slot, *, create: bool) -> str | None:
+    return _safe_directory(transport, f"{HISTORY_DIRNAME}/{slot.name}", create=create)
+
+
+def read_slot(transport: Transport, directory: str | None) -> SlotState:
+    if directory is None:
+        return SlotState("", [], [])
+    names = transport.listdir(directory)
+    models = [name for name in names if name.endswith(MODEL_SUFFIX)]
+    temps = [name for name in names if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)]
+    return SlotState(directory, models, temps)
+
+
+def clean_temps(transport: Transport, directory: str) -> int:
+    """Remove uploads a crashed or cut-off run left behind; returns how many."""
+    state = read_slot(transport, directory)
+    for name in state.temps:
+        transport.remove(state.path(name))
+    return len(state.temps)
+
+
+def upload(transport: Transport, local: str, directory: str, sha256: str,
+           progress: BytesProgress | None = None) -> str:
+    """Upload `local` under a temporary name in `directory` and prove its checksum there."""
+    temp = posixpath.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    transport.put(local, temp, progress)
+    check_copy(transport, temp, sha256)
+    return temp
+
+
+def copy_within(transport: Transport, source: str, directory: str, sha256: str) -> str:
+    """Put a far-side file (a history entry) into `directory` under a temporary name."""
+    temp = posixpath.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    transport.link(source, temp)
+    check_copy(transport, temp, sha256)
+    return temp
+
+
+def check_copy(transport: Transport, temp: str, sha256: str) -> None:
+    remote_sha = transport.sha256(temp)
+    if remote_sha != sha256:
+        transport.remove(temp)
+        raise TransportError(
+            f"the copy at {transport.describe(temp)} has SHA-256 {remote_sha[:12]}..., "
+            f"expected {sha256[:12]}...",
+            hint="the slot keeps its previous model; run the command again",
+        )
+
+
+def place(transport: Transport, state: SlotState, temp: str, new_name: str,
+          history: str) -> list[str]:
+    """Move the checked upload `temp` into the slot as `new_name`; every model it replaces goes
+    to `history` first. Returns the history paths written."""
+    if not state.models:
+        transport.rename(temp, state.path(new_name))
+        return []
+    archived = [archive(transport, state.path(name), history) for name in state.models]
+    keep = new_name if new_name in state.models else state.models[0]
+    transport.rename(temp, state.path(keep))
+    if keep != new_name:
+        transport.rename(state.path(keep), state.path(new_name))
+    for extra in state.models:
+        if extra not in {keep, new_name}:
+            transport.remove(state.path(extra))
+    prune_history(transport, history)
+    return archived
+
+
+def rename_in_place(transport: Transport, state: SlotState, old_name: str, new_name: str) -> None:
+    transport.rename(state.path(old_name), state.path(new_name))
+
+
+def archive(transport: Transport, model: str, history: str) -> str:
+    sha = transport.sha256(model)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    final = posixpath.join(history, f"{stamp}-{sha[:8]}-{posixpath.basename(model)}")
+    temp = posixpath.join(history, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    transport.link(model, temp)
+    transport.rename(temp, final)
+    return final
+
+
+def history_entries(transport: Transport, history: str | None) -> list[HistoryEntry]:
+    """Newest first."""
+    if history is None:
+        return []
+    entries = []
+    for name in transport.listdir(history):
+        parts = name.split("-", 2)
+        if len(parts) == 3 and name.endswith(MODEL_SUFFIX) and not name.startswith("."):
+            entries.append(HistoryEntry(posixpath.join(history, name), *parts))
+    return sorted(entries, key=lambda entry: entry.stamp, reverse=True)
+
+
+def prune_history(transport: Transport, history: str, keep: int = HISTORY_KEEP) -> None:
+    for name in transport.listdir(history):
+        if name.startswith(TEMP_PREFIX):
+            transport.remove(posixpath.join(history, name))
+    for entry in history_entries(transport, history)[keep:]:
+        transport.remove(entry.path)
+
+
+def _safe_directory(transport: Transport, relative: str, *, create: bool) -> str | None:
+    """Walk `relative` below the root one level at a time, refusing anything that leads out."""
+    if relative.startswith("/") or ".." in relative.split("/"):
+        raise _escape(transport, relative, "it is absolute or contains '..'")
+    current = transport.root
+    for part in (p for p in relative.split("/") if p and p != "."):
+        current = posixpath.join(current, part)
+        info = transport.stat(current)
+        if info is None:
+            if not create:
+                return None
+            transport.mkdir(current)
+        elif not (info.is_dir or info.is_link):
+            raise TfbridgeError(f"{transport.describe(current)} is a file, not a slot directory")
+        resolved = transport.realpath(current)
+        if not _inside(resolved, transport.root):
+            raise _escape(transport, relative, f"{current} leads to {resolved}")
+        resolved_info = transport.stat(resolved)
+        if resolved_info is None or not resolved_info.is_dir:
+            raise TfbridgeError(f"{transport.describe(current)} is not a directory")
+        current = resolved
+    return current
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _escape(transport: Transport, relative: str, why: str) -> TfbridgeError:
+    return TfbridgeError(
+        f"refusing slot directory {relative!r}: it escapes the target "
+        f"{transport.describe(transport.root)} ({why})",
+        hint="slot directories must stay inside the target; fix remote_dir or the symlink",
+    )

@@ -1,0 +1,283 @@
+"""An SSH target over ONE asyncssh connection (SFTP for files, exec for checksums and the worker).
+
+Honours the OpenSSH client config (`~/.ssh/config`, or the file in $TFBRIDGE_SSH_CONFIG): host
+aliases, users, ports, IdentityFile, UserKnownHostsFile; keys and the agent as OpenSSH would.
+Host keys are checked strictly against known_hosts: an unknown host is refused, never trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import shlex
+import stat
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncssh
+
+from tfbridge.config import Target
+from tfbridge.sync.transport import BytesProgress, FileStat, RunResult, TransportError
+
+SSH_CONFIG_ENV_VAR = "TFBRIDGE_SSH_CONFIG"
+CONNECT_TIMEOUT = 20.0
+T = TypeVar("T")
+
+_LOST = (asyncssh.ConnectionLost, asyncssh.SFTPConnectionLost, asyncssh.SFTPNoConnection,
+         asyncssh.DisconnectError, BrokenPipeError, ConnectionResetError, EOFError)
+
+
+class SshTransport:
+    def __init__(self, target: Target, *, timeout: float = CONNECT_TIMEOUT) -> None:
+        assert target.host is not None
+        self.target = target
+        self._config = _config_paths()
+        self._loop = asyncio.new_event_loop()
+        self._conn: Any = None
+        self._sftp: Any = None
+        try:
+            self._call(self._open(timeout))
+            self.root = self._resolve_root()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------ connection
+
+    async def _open(self, timeout: float) -> None:
+        target = self.target
+        try:
+            self._conn = await asyncssh.connect(
+                target.host,
+                port=target.port or (),
+                username=target.user or (),
+                config=self._config,
+                connect_timeout=timeout,
+                keepalive_interval=15,
+                keepalive_count_max=4,
+            )
+        except asyncssh.HostKeyNotVerifiable:
+            raise self._untrusted_host() from None
+        except asyncssh.PermissionDenied:
+            raise TransportError(
+                f"authentication failed for {self._who()}",
+                hint=f"make `ssh {self._who()}` work first (key in IdentityFile or ssh-add it "
+                "to your agent; its public key in the far side's authorized_keys)",
+            ) from None
+        except (OSError, asyncio.TimeoutError, asyncssh.Error) as error:
+            reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
+            raise TransportError(
+                f"cannot reach {self._who()}: {reason or type(error).__name__}",
+                hint="check that the machine is on, sshd runs there, and the host/port are right",
+            ) from None
+        self._sftp = await self._conn.start_sftp_client()
+
+    def _resolve_root(self) -> str:
+        path = self._expand_home(self.target.path)
+        try:
+            root: str = self._call(self._sftp.realpath(path))
+            info = self.stat(root)
+        except TransportError:
+            info = None
+        if info is None or not info.is_dir:
+            raise TransportError(
+                f"target directory {self.target.path} does not exist on {self.target.host}",
+                hint="create it there (the exam's project directory), or fix [target] dest",
+            )
+        return root
+
+    def _who(self) -> str:
+        user = f"{self.target.user}@" if self.target.user else ""
+        port = f" port {self.target.port}" if self.target.port else ""
+        return f"{user}{self.target.host}{port}"
+
+    def _untrusted_host(self) -> TransportError:
+        host, port = self._resolved_host_port()
+        ssh_flags = f"-F {shlex.quote(str(self._config[0]))} " if self._config else ""
+        ssh_flags += f"-p {self.target.port} " if self.target.port else ""
+        user = f"{self.target.user}@" if self.target.user else ""
+        return TransportError(
+            f"the host key of {host} (port {port}) is not in your known_hosts: refusing to "
+            "connect to an unverified host",
+            hint=f"check the key's fingerprint, then run `ssh-keyscan -p {port} {host} >> "
+            f"~/.ssh/known_hosts` (or `ssh {ssh_flags}{user}{self.target.host}` once and accept "
+            "it); if the key changed, find out why before `ssh-keygen -R`",
+        )
+
+    def _resolved_host_port(self) -> tuple[str, int]:
+        """The real HostName and Port behind a ~/.ssh/config alias, for the hint."""
+        try:
+            from asyncssh.config import SSHClientConfig
+
+            config = SSHClientConfig.load(
+                None, self._config, False, False, False, getpass.getuser(),
+                self.target.user or (), self.target.host, self.target.port or ()
+            )
+            port = self.target.port or config.get("Port", 22)
+            return str(config.get("HostName", self.target.host)), int(str(port))
+        except Exception:
+            return str(self.target.host), self.target.port or 22
+
+    def _expand_home(self, path: str) -> str:
+        """SFTP paths are relative to the login directory, so `~/x` is `x`."""
+        if path == "~":
+            return "."
+        return path[2:] if path.startswith("~/") else path
+
+    def _call(self, coroutine: Coroutine[Any, Any, T], action: str = "", path: str = "") -> T:
+        try:
+            return self._loop.run_until_complete(coroutine)
+        except TransportError:
+            raise
+        except _LOST:
+            raise TransportError(
+                f"the connection to {self.target.host} was lost"
+                + (f" while trying to {action} {path}" if action else ""),
+                hint="the slot keeps its previous model; run `tfbridge sync` again",
+            ) from None
+        except asyncssh.SFTPPermissionDenied:
+            raise TransportError(
+                f"permission denied on {self.target.host}: cannot {action} {path}",
+                hint="fix that directory's owner or permissions on the grading machine",
+            ) from None
+        except (asyncssh.SFTPNoSpaceOnFilesystem, asyncssh.SFTPQuotaExceeded):
+            raise TransportError(
+                f"no space left on {self.target.host} to {action} {path}",
+                hint="free some space on the grading machine",
+            ) from None
+        except (asyncssh.Error, OSError) as error:
+            reason = getattr(error, "reason", None) or str(error) or type(error).__name__
+            raise TransportError(
+                f"cannot {action or 'talk to'} {path or self.target.host} on "
+                f"{self.target.host}: {reason}"
+            ) from None
+
+    # ------------------------------------------------------------ Transport
+
+    def describe(self, path: str) -> str:
+        return f"{self.target.host}:{path}"
+
+    def stat(self, path: str) -> FileStat | None:
+        try:
+            attrs = self._loop.run_until_complete(self._sftp.lstat(path))
+        except asyncssh.SFTPNoSuchFile:
+            return None
+        except Exception:
+            attrs = self._call(self._sftp.lstat(path), "inspect", path)
+        mode = attrs.permissions or 0
+        return FileStat(
+            size=attrs.size or 0,
+            is_dir=stat.S_ISDIR(mode),
+            is_file=stat.S_ISREG(mode),
+            is_link=stat.S_ISLNK(mode),
+        )
+
+    def listdir(self, directory: str) -> list[str]:
+        names = self._call(self._sftp.listdir(directory), "list", directory)
+        return sorted(str(name) for name in names if name not in {".", ".."})
+
+    def mkdir(self, directory: str) -> None:
+        info = self.stat(directory)
+        if info is not None and info.is_dir:
+            return
+        self._call(self._sftp.mkdir(directory), "create", directory)
+
+    def realpath(self, path: str) -> str:
+        return str(self._call(self._sftp.realpath(path), "resolve", path))
+
+    def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> None:
+        def report(_source: bytes, _destination: bytes, done: int, total: int) -> None:
+            if progress:
+                progress(done, total)
+
+        self._call(
+            self._sftp.put(local, remote, progress_handler=report, preserve=False),
+            "upload to",
+            remote,
+        )
+
+    def sha256(self, path: str) -> str:
+        quoted = shlex.quote(path)
+        result = self._run_shell(
+            f"sha256sum {quoted} 2>/dev/null || shasum -a 256 {quoted}", b"", None
+        )
+        digest = result.stdout.decode(errors="replace").split(" ", 1)[0].strip()
+        if result.exit_status != 0 or len(digest) != 64:
+            raise TransportError(
+                f"cannot checksum {path} on {self.target.host}",
+                hint="the grading machine needs `sha256sum` or `shasum` on its PATH",
+            )
+        return digest
+
+    def rename(self, source: str, destination: str) -> None:
+        self._call(self._sftp.posix_rename(source, destination), "rename", source)
+
+    def link(self, source: str, destination: str) -> None:
+        try:
+            self._loop.run_until_complete(self._sftp.link(source, destination))
+            return
+        except (asyncssh.SFTPOpUnsupported, asyncssh.SFTPFailure):
+            pass  # no hard links there (or across devices): copy on the far side instead
+        except Exception:
+            self._call(self._sftp.link(source, destination), "link", source)
+        result = self._run_shell(f"cp {shlex.quote(source)} {shlex.quote(destination)}", b"", None)
+        if result.exit_status != 0:
+            raise TransportError(
+                f"cannot copy {source} on {self.target.host}: "
+                f"{result.stderr.decode(errors='replace').strip()}"
+            )
+
+    def remove(self, path: str) -> None:
+        self._call(self._sftp.remove(path), "remove", path)
+
+    def free_bytes(self, directory: str) -> int | None:
+        try:
+            attrs = self._loop.run_until_complete(self._sftp.statvfs(directory))
+        except (asyncssh.SFTPOpUnsupported, asyncssh.SFTPFailure):
+            return None
+        except Exception:
+            attrs = self._call(self._sftp.statvfs(directory), "inspect", directory)
+        return int(attrs.bavail * attrs.frsize)
+
+    def run(self, argv: list[str], stdin: bytes = b"", timeout: float | None = None) -> RunResult:
+        program = argv[0]
+        if program.startswith("~/"):
+            program = '"$HOME"/' + shlex.quote(program[2:])
+        else:
+            program = shlex.quote(program)
+        command = " ".join([program, *(shlex.quote(arg) for arg in argv[1:])])
+        return self._run_shell(command, stdin, timeout)
+
+    def _run_shell(self, command: str, stdin: bytes, timeout: float | None) -> RunResult:
+        try:
+            done = self._call(
+                self._conn.run(command, input=stdin, encoding=None, timeout=timeout),
+                "run",
+                command,
+            )
+        except TransportError:
+            raise
+        return RunResult(int(done.exit_status or 0), bytes(done.stdout or b""),
+                         bytes(done.stderr or b""))
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            if self._sftp is not None:
+                self._sftp.exit()
+            if self._conn is not None:
+                self._conn.close()
+                self._loop.run_until_complete(self._conn.wait_closed())
+        except Exception:
+            pass  # closing a dead connection: nothing left to save
+        finally:
+            self._loop.close()
+
+
+def _config_paths() -> list[Path] | tuple[()]:
+    """The ssh config to honour: $TFBRIDGE_SSH_CONFIG, else asyncssh's default ~/.ssh/config."""
+    override = os.environ.get(SSH_CONFIG_ENV_VAR)
+    return [Path(override).expanduser()] if override else ()

@@ -1,0 +1,79 @@
+"""The small file interface slot updates need, implemented for a local directory and for SSH."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from tfbridge.errors import EXIT_FAILED, TfbridgeError
+
+BytesProgress = Callable[[int, int], None]
+"""Called with (bytes sent so far, total bytes) while a file is uploaded."""
+
+
+class TransportError(TfbridgeError):
+    """The far side failed us (unreachable, refused, full, cut off): the slot keeps its model."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint, exit_code=EXIT_FAILED)
+
+
+@dataclass(frozen=True)
+class FileStat:
+    size: int
+    is_dir: bool
+    is_file: bool
+    is_link: bool
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_status: int
+    stdout: bytes
+    stderr: bytes
+
+
+class Transport(Protocol):
+    """Paths are absolute POSIX-style strings on the far side; `root` is the target directory with
+    symlinks resolved. Every method raises TransportError for the user, never a library error."""
+
+    root: str
+
+    def describe(self, path: str) -> str:
+        """`path` as the user should read it in messages (host included for SSH)."""
+        ...
+
+    def stat(self, path: str) -> FileStat | None:
+        """lstat: None when nothing is there."""
+        ...
+
+    def listdir(self, directory: str) -> list[str]: ...
+
+    def mkdir(self, directory: str) -> None:
+        """Create one directory level; an existing directory is fine."""
+        ...
+
+    def realpath(self, path: str) -> str: ...
+
+    def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> None: ...
+
+    def sha256(self, path: str) -> str: ...
+
+    def rename(self, source: str, destination: str) -> None:
+        """Atomic rename that replaces `destination` if it exists."""
+        ...
+
+    def link(self, source: str, destination: str) -> None:
+        """Hard link when the file system allows it, else a copy."""
+        ...
+
+    def remove(self, path: str) -> None: ...
+
+    def free_bytes(self, directory: str) -> int | None: ...
+
+    def run(self, argv: list[str], stdin: bytes = b"", timeout: float | None = None) -> RunResult:
+        """Run a program on the far side (argv[0] may start with `~/`)."""
+        ...
+
+    def close(self) -> None: ...
