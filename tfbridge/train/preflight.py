@@ -1,0 +1,173 @@
+"""Before a training script starts: is its environment ready, its TensorFlow/Metal pair one Apple
+supports, and (where the profile needs one) a GPU visible to TensorFlow?
+
+The device question goes through `tfbridge.runtime.list_devices`, the one function that asks
+TensorFlow; Metal cannot be queried off a Mac, so tests replace only that function to simulate one.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfbridge.errors import TfbridgeError
+from tfbridge.hardware import Hardware
+from tfbridge.pairing import check_metal_pair, metal_for
+from tfbridge.profiles import Profile
+from tfbridge.runtime.results import Device
+from tfbridge.verify.result import Check
+
+HELPERS_DIR = Path(__file__).resolve().parent / "helpers"
+PACKAGES_SCRIPT = HELPERS_DIR / "tfbridge_env_packages.py"
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow-macos", "tensorflow", "tensorflow-cpu", "tensorflow-intel")
+PACKAGES_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class EnvPackages:
+    """What a training env has installed, read from package metadata (no TensorFlow import)."""
+
+    python_version: str
+    machine: str
+    versions: dict[str, str | None]
+
+    @property
+    def tensorflow(self) -> str | None:
+        return next(filter(None, (self.versions.get(d) for d in TENSORFLOW_DISTRIBUTIONS)), None)
+
+    @property
+    def metal(self) -> str | None:
+        return self.versions.get("tensorflow-metal")
+
+
+@dataclass
+class Preflight:
+    profile: str
+    python: Path | None
+    device: str = "unknown"
+    packages: EnvPackages | None = None
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(check.status != "fail" for check in self.checks)
+
+
+def run_preflight(profile: Profile, hardware: Hardware, *, allow_cpu: bool = False) -> Preflight:
+    """All checks for training with `profile` here; stops early when its env is not ready."""
+    from tfbridge.envs import ready_python
+
+    profile.check_supported(hardware)
+    try:
+        python = ready_python(profile.name)
+    except TfbridgeError as error:
+        return Preflight(
+            profile.name, None, checks=[Check("env.ready", "fail", error.message, error.hint)]
+        )
+    preflight = check_training_env(profile, python, hardware, allow_cpu=allow_cpu)
+    ready = Check(
+        "env.ready", "pass", f"the '{profile.name}' environment is built from its current lock"
+    )
+    preflight.checks.insert(0, ready)
+    return preflight
+
+
+def check_training_env(
+    profile: Profile, python: Path, hardware: Hardware, *, allow_cpu: bool = False
+) -> Preflight:
+    """Checks that ask the env itself: its packages, the Metal pair, the devices TensorFlow sees."""
+    packages = read_env_packages(python)
+    preflight = Preflight(profile.name, python, packages=packages)
+    pair = _pair_check(profile, packages)
+    if pair is not None:
+        preflight.checks.append(pair)
+    gpus = [d for d in _list_devices(python) if d.device_type == "GPU"]
+    preflight.device = f"GPU ({', '.join(d.name for d in gpus)})" if gpus else "CPU"
+    preflight.checks.append(_device_check(profile, preflight, hardware, gpus, allow_cpu))
+    rosetta = _rosetta_check(hardware, packages)
+    if rosetta is not None:
+        preflight.checks.append(rosetta)
+    return preflight
+
+
+def read_env_packages(python: Path) -> EnvPackages:
+    try:
+        done = subprocess.run(
+            [str(python), str(PACKAGES_SCRIPT)],
+            capture_output=True,
+            text=True,
+            timeout=PACKAGES_TIMEOUT_SECONDS,
+            check=False,
+        )
+        report = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        report = None
+    if not isinstance(report, dict):
+        raise TfbridgeError(
+            f"cannot read the installed packages of {python}",
+            "rebuild the environment with `tfbridge setup`",
+        )
+    return EnvPackages(str(report["python"]), str(report["machine"]), dict(report["packages"]))
+
+
+def _list_devices(python: Path) -> list[Device]:
+    from tfbridge import runtime
+
+    return runtime.list_devices(python)
+
+
+def _pair_check(profile: Profile, packages: EnvPackages) -> Check | None:
+    tensorflow = packages.tensorflow
+    if tensorflow is None:
+        return Check(
+            "env.tensorflow",
+            "fail",
+            "tensorflow is not installed in the environment",
+            f"rebuild it with `tfbridge setup {profile.name}`",
+        )
+    if packages.metal is None and not profile.gpu_required:
+        return None
+    pair = check_metal_pair(tensorflow, packages.metal)
+    return Check("env.metal_pair", "pass" if pair.ok else "fail", pair.message, pair.hint)
+
+
+def _device_check(
+    profile: Profile, preflight: Preflight, hardware: Hardware, gpus: list[Device], allow_cpu: bool
+) -> Check:
+    if gpus:
+        return Check("device.gpu", "pass", f"TensorFlow sees {preflight.device}")
+    if not profile.gpu_required:
+        return Check("device.gpu", "pass", "training on the CPU (this profile needs no GPU)")
+    message = f"TensorFlow in {preflight.python} sees no GPU: {_no_gpu_cause(preflight, hardware)}"
+    if allow_cpu:
+        return Check("device.gpu", "warn", message + "; training on the CPU (--allow-cpu)")
+    return Check("device.gpu", "fail", message, "fix that, or pass --allow-cpu to train on the CPU")
+
+
+def _no_gpu_cause(preflight: Preflight, hardware: Hardware) -> str:
+    packages = preflight.packages
+    if not hardware.is_apple_silicon:
+        return f"Metal needs an Apple Silicon Mac and this is {hardware.description}"
+    if packages is not None and packages.machine != "arm64":
+        return f"its Python is {packages.machine} (Rosetta 2), and Metal needs an arm64 Python"
+    if packages is not None and packages.metal is None:
+        wanted = metal_for(packages.tensorflow or "") or "a matching release"
+        return f"tensorflow-metal is not installed (install tensorflow-metal=={wanted})"
+    return "tensorflow-metal is installed but registered no device (macOS 12.0+ is required)"
+
+
+def _rosetta_check(hardware: Hardware, packages: EnvPackages) -> Check | None:
+    if hardware.is_rosetta:
+        where = "tfbridge itself runs"
+    elif hardware.is_apple_silicon and packages.machine == "x86_64":
+        where = "the training environment's Python runs"
+    else:
+        return None
+    return Check(
+        "hardware.rosetta",
+        "warn",
+        f"{where} under Rosetta 2 (x86_64 on Apple Silicon): slow, no AVX, no Metal GPU",
+        "install an arm64 Python (e.g. from python.org or conda-forge osx-arm64) and set up again",
+    )
