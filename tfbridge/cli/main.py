@@ -15,6 +15,7 @@ from tfbridge.cli import (  # noqa: F401  (imported for their registrations)
     fingerprint,
     lock,
     setup,
+    sync,
 )
 from tfbridge.cli.app import app
 from tfbridge.errors import TfbridgeError

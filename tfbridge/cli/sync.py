@@ -1,0 +1,206 @@
+"""`tfbridge sync`: put each slot's model on the grading machine; `status`, `rollback`, `--init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tfbridge.cli.app import app
+from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.errors import EXIT_FAILED, EXIT_USAGE, TfbridgeError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from tfbridge.sync.result import StatusReport, SyncEvent, SyncReport
+
+SUBCOMMANDS = ("status", "rollback")
+
+
+@app.command(
+    "sync",
+    help=(
+        "Put each slot's model into its exam directory on the grading machine (over SSH or into "
+        "a local directory): verified first, replaced atomically, sent only when it changed.\n\n"
+        "\b\n"
+        "tfbridge sync [SLOT...]          send the named slots (default: all)\n"
+        "tfbridge sync status [SLOT...]   compare the ledger, local models and the far side\n"
+        "tfbridge sync rollback SLOT      restore the slot's previous model\n"
+        "tfbridge sync --init             write a commented tfbridge.toml here"
+    ),
+)
+def sync_command(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="SLOT",
+            help="Slot names from the config; or `status [SLOT...]`, or `rollback SLOT`.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; send and change nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send even a model that fails verification.")
+    ] = False,
+    remote_verify: Annotated[
+        bool,
+        typer.Option(
+            "--remote-verify",
+            help="Also load each model with the grading machine's exam interpreter "
+            "(target.python).",
+        ),
+    ] = False,
+    init: Annotated[
+        bool, typer.Option("--init", help="Write a commented example tfbridge.toml here.")
+    ] = False,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    words = list(args or [])
+    if init:
+        _init(json_output)
+    elif words and words[0] == "status":
+        _status(words[1:], json_output)
+    elif words and words[0] == "rollback":
+        _rollback(words[1:], dry_run, json_output, quiet)
+    else:
+        _sync(words, dry_run, force, remote_verify, json_output, quiet)
+
+
+def _init(json_output: bool) -> None:
+    from tfbridge.config import write_example_config
+
+    path = write_example_config(Path.cwd())
+    if json_output:
+        print_json({"written": path})
+    else:
+        info(f"wrote {path}; edit [target] and the [slots.*] tables, then run `tfbridge sync`")
+
+
+def _sync(names: list[str], dry_run: bool, force: bool, remote_verify: bool,
+          json_output: bool, quiet: bool) -> None:
+    from tfbridge.config import load_config
+    from tfbridge.sync import sync
+
+    config = load_config()
+    with _TransferProgress(enabled=not (quiet or json_output)) as progress:
+        report = sync(config, names, dry_run=dry_run, force=force, remote_verify=remote_verify,
+                      progress=progress.update)
+    if json_output:
+        print_json(report)
+    else:
+        _render_sync(report)
+    if report.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _status(names: list[str], json_output: bool) -> None:
+    from tfbridge.config import load_config
+    from tfbridge.sync import status
+
+    report = status(load_config(), names)
+    if json_output:
+        print_json(report)
+    else:
+        _render_status(report)
+    if report.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _rollback(names: list[str], dry_run: bool, json_output: bool, quiet: bool) -> None:
+    from tfbridge.config import load_config
+    from tfbridge.sync import rollback
+
+    if len(names) != 1:
+        raise TfbridgeError("rollback takes exactly one slot name",
+                            hint="run `tfbridge sync rollback SLOT`", exit_code=EXIT_USAGE)
+    result = rollback(load_config(), names[0], dry_run=dry_run)
+    if json_output:
+        print_json(result)
+    elif not quiet:
+        verb = "would restore" if dry_run else "restored"
+        console().print(f"{result.slot}: {verb} {result.remote_path} from {result.restored}",
+                        markup=False)
+
+
+def _render_sync(report: SyncReport) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"sync to {report.target}" + (" (dry run)" if report.dry_run else ""))
+    for column in ("slot", "action", "verify", "far side", "file"):
+        table.add_column(column)
+    for slot in report.slots:
+        remote = f"{slot.remote.verdict}: {slot.remote.message}" if slot.remote else ""
+        table.add_row(slot.slot, slot.action, slot.verdict, remote, slot.remote_path)
+    console().print(table)
+    for slot in report.slots:
+        for problem in slot.problems:
+            console().print(f"{slot.slot}: {problem}", markup=False)
+        if slot.action == "refused":
+            console().print(f"{slot.slot}: refused; fix the model or pass --force", markup=False)
+    if report.cleaned_temps:
+        info(f"removed {report.cleaned_temps} leftover upload(s) from an interrupted run")
+
+
+def _render_status(report: StatusReport) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"slots on {report.target}")
+    for column in ("slot", "state", "local", "far side", "last sent", "what to do"):
+        table.add_column(column)
+    for slot in report.slots:
+        table.add_row(
+            slot.slot, slot.state, (slot.local_sha256 or "-")[:12],
+            ", ".join(slot.remote_models) + (f" {slot.remote_sha256[:12]}"
+                                             if slot.remote_sha256 else "") or "-",
+            slot.ledger_time or "-", slot.message,
+        )
+    console().print(table)
+
+
+class _TransferProgress:
+    """Rich progress bars for uploads, on stderr; created on the first upload only."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> _TransferProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def update(self, event: SyncEvent) -> None:
+        if not self.enabled:
+            return
+        if event.stage != "upload":
+            info(f"{event.slot}: {event.stage}")
+            return
+        progress = self._progress()
+        if event.slot not in self.tasks:
+            self.tasks[event.slot] = progress.add_task(event.slot, total=event.total or None)
+        progress.update(self.tasks[event.slot], completed=event.done)
+
+    def _progress(self) -> Progress:
+        if self.progress is None:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TransferSpeedColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                TransferSpeedColumn(), console=console(stderr=True), transient=False,
+            )
+            self.progress.start()
+        return self.progress
