@@ -1,0 +1,105 @@
+"""The committed fixtures are what labels.json says: re-labelled here with the real exam runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import h5py
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+MODELS_ROOT = FIXTURES / "models"
+LABELS_PATH = FIXTURES / "labels.json"
+LABEL_SCRIPT = REPO / "scripts" / "fixtures" / "label.py"
+SAVERS_FILE = REPO / "scripts" / "fixtures" / "savers.toml"
+MAX_TOTAL_BYTES = 5 * 1024 * 1024
+
+MODEL_CATEGORIES = {
+    "dense-regression", "cnn-classifier", "cnn-augmented", "nlp-lstm-binary",
+    "nlp-gru-multiclass", "timeseries-conv1d", "timeseries-lambda", "functional-multi-input",
+    "nested-sequential", "custom-layer", "lr-schedule", "normalization", "adamw",
+    "ignore-class-loss", "uncompiled",
+}
+INPUT_CATEGORIES = {
+    "weights-only", "keras-zip", "savedmodel", "not-hdf5", "empty", "truncated",
+}
+
+
+def committed() -> dict[str, dict[str, Any]]:
+    fixtures: dict[str, dict[str, Any]] = json.loads(LABELS_PATH.read_text())["fixtures"]
+    return fixtures
+
+
+def saver_tags() -> set[str]:
+    return set(tomllib.loads(SAVERS_FILE.read_text())["savers"])
+
+
+@pytest.mark.runtime
+def test_exam_runtime_relabels_every_fixture_as_committed(exam_python: Path) -> None:
+    done = subprocess.run(
+        [str(exam_python), str(LABEL_SCRIPT), str(MODELS_ROOT)],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    relabelled = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = {rel: {"loads": e["loads"], "error": e["error"]} for rel, e in committed().items()}
+    assert relabelled == expected
+
+
+def test_every_saver_contributes_fixtures() -> None:
+    savers = {entry["saver"] for entry in committed().values()}
+    assert saver_tags() <= savers
+
+
+def test_every_category_is_covered() -> None:
+    categories = {entry["category"] for entry in committed().values()}
+    assert categories >= MODEL_CATEGORIES | INPUT_CATEGORIES
+
+
+def test_every_saver_writes_every_model_it_can() -> None:
+    built: dict[str, set[str]] = {}
+    for entry in committed().values():
+        built.setdefault(entry["saver"], set()).add(entry["category"])
+    gaps = json.loads(LABELS_PATH.read_text())["not_built"]
+    unexplained = {
+        (tag, category)
+        for tag in saver_tags()
+        for category in MODEL_CATEGORIES - built.get(tag, set())
+        if not any(g["saver"] == tag and g["category"] == category for g in gaps)
+    }
+    assert unexplained == set()
+    assert all(gap["status"] == "unavailable" for gap in gaps), gaps
+
+
+def test_saver_metadata_matches_what_the_files_say() -> None:
+    checked = 0
+    for rel, entry in committed().items():
+        path = MODELS_ROOT / rel
+        if entry["saver"] is None or path.suffix != ".h5" or entry["category"] == "weights-only":
+            continue
+        with h5py.File(path, "r") as handle:
+            written_by = handle.attrs["keras_version"]
+            has_training_config = "training_config" in handle.attrs
+        assert written_by == entry["keras_version"], rel
+        assert has_training_config == entry["compiled"], rel
+        checked += 1
+    assert checked > 0
+
+
+def test_fixtures_stay_small() -> None:
+    total = sum(path.stat().st_size for path in MODELS_ROOT.rglob("*") if path.is_file())
+    assert 0 < total < MAX_TOTAL_BYTES
