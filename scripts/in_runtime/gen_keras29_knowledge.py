@@ -149,6 +149,48 @@ def _raises_on_leftover_kwargs(tree):
     return False
 
 
+def _string_args(call):
+    return [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+
+
+def _keys_taken_from(func, variable):
+    """Names the function takes out of dict `variable` before passing it on: `variable.pop("k")`,
+    `"k" in variable`, `del variable["k"]`, or helper(variable, ..., "k", ...)."""
+    tree = _function_tree(func)
+    keys = set()
+    if tree is None:
+        return keys
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            target = node.func
+            if (isinstance(target, ast.Attribute) and target.attr in ("pop", "get")
+                    and isinstance(target.value, ast.Name) and target.value.id == variable):
+                keys.update(_string_args(node)[:1])
+            elif any(isinstance(a, ast.Name) and a.id == variable for a in node.args):
+                keys.update(_string_args(node))
+        elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant):
+            names = [c.id for c in node.comparators if isinstance(c, ast.Name)]
+            if variable in names and isinstance(node.left.value, str):
+                keys.add(node.left.value)
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                if (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                        and target.value.id == variable):
+                    keys.update(n.value for n in ast.walk(target.slice)
+                                if isinstance(n, ast.Constant) and isinstance(n.value, str))
+    return keys
+
+
+def _from_config_keys(cls):
+    """Config keys the class's own from_config consumes (Lambda's `function_type`, ...)."""
+    keys = set()
+    for klass in cls.__mro__:
+        method = klass.__dict__.get("from_config")
+        if method is not None:
+            keys |= _keys_taken_from(getattr(method, "__func__", method), "config")
+    return keys
+
+
 def _named_parameters(func):
     try:
         signature = inspect.signature(inspect.unwrap(func))
@@ -178,6 +220,8 @@ def _static_policy(cls):
             return accepted, required, "raise", "object.__init__ takes no arguments"
         named, needed, var_keyword = _named_parameters(init)
         accepted.update(named)
+        if var_keyword:
+            accepted.update(_keys_taken_from(init, "kwargs"))
         if first:
             required, first = needed, False
         if not var_keyword:
@@ -233,6 +277,7 @@ def _experiment(cls, required):
 def _describe(obj):
     if inspect.isclass(obj):
         accepted, required, policy, reason = _static_policy(obj)
+        accepted |= _from_config_keys(obj)
         measured = _experiment(obj, required)
         entry = {
             "kind": "class",

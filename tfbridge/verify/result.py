@@ -8,6 +8,9 @@ from typing import Literal
 
 Status = Literal["pass", "warn", "fail", "skip"]
 Verdict = Literal["pass", "warn", "fail"]
+# What TF 2.9's load_model does with the file: loads as the grader does (compile=True), loads
+# only with compile=False, or does not load at all.
+LoadOutcome = Literal["compile", "no-compile", "never"]
 
 
 @dataclass
@@ -26,6 +29,11 @@ class ModelReport:
     verdict: Verdict
     checks: list[Check] = field(default_factory=list)
     keras_version: str | None = None
+    # Filled by tfbridge.verify: the static prediction, the runtime's observation (None when the
+    # runtime check did not run), and whether the path could be read at all.
+    static_load: LoadOutcome | None = None
+    runtime_load: LoadOutcome | None = None
+    readable: bool = True
 
     @property
     def failed(self) -> bool:

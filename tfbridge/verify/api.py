@@ -1,0 +1,90 @@
+"""The Python API of verification: `verify(path)` and `verify_paths(paths)`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tfbridge.contract import Contract
+from tfbridge.verify.h5file import SAVED_MODEL_FILES
+from tfbridge.verify.result import Check, ModelReport, VerifyReport
+from tfbridge.verify.runtime_check import run_runtime_checks, skip_runtime
+from tfbridge.verify.static import static_check
+
+MODEL_SUFFIXES = (".h5", ".hdf5")
+EXAM_PROFILE = "exam"
+
+
+def verify(
+    path: Path,
+    *,
+    contract: Contract | None = None,
+    runtime: bool | None = None,
+    trust: bool = False,
+    reference_python: Path | None = None,
+    exam_python: Path | None = None,
+) -> ModelReport:
+    """Verify one model file: the static check, then (when on) the runtime check."""
+    report = verify_paths(
+        [path],
+        contract=contract,
+        runtime=runtime,
+        trust=trust,
+        reference_python=reference_python,
+        exam_python=exam_python,
+    )
+    return report.models[0]
+
+
+def verify_paths(
+    paths: Sequence[Path],
+    *,
+    contract: Contract | None = None,
+    runtime: bool | None = None,
+    trust: bool = False,
+    reference_python: Path | None = None,
+    exam_python: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> VerifyReport:
+    """Verify files and directories (a directory stands for the .h5 files under it).
+
+    `runtime=None` runs the runtime check when the exam environment is ready (or `exam_python`
+    is given); `runtime=True` requires it (TfbridgeError naming the fix when it is missing).
+    """
+    models = [static_check(model, contract) for model in expand_paths(paths)]
+    python = exam_python if exam_python is not None else _exam_python(runtime)
+    loadable = [model for model in models if model.readable]
+    if runtime is False:
+        skip_runtime(loadable, "--no-runtime")
+    elif python is None:
+        skip_runtime(loadable, "the exam environment is not set up", "run `tfbridge setup exam`")
+    elif loadable:
+        run_runtime_checks(loadable, python, contract=contract, trust=trust,
+                           reference_python=reference_python, progress=progress)
+    return VerifyReport(models)
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    expanded: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir() and not any((path / name).is_file() for name in SAVED_MODEL_FILES):
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in MODEL_SUFFIXES)
+            expanded.extend(found or [path])
+        else:
+            expanded.append(path)
+    return expanded
+
+
+def _exam_python(runtime: bool | None) -> Path | None:
+    if runtime is False:
+        return None
+    from tfbridge.envs import env_status, ready_python
+
+    if runtime is True:
+        return ready_python(EXAM_PROFILE)
+    status = env_status(EXAM_PROFILE)
+    return status.python if status.ready and status.current else None
+
+
+__all__ = ["Check", "ModelReport", "VerifyReport", "expand_paths", "verify", "verify_paths"]

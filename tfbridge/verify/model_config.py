@@ -1,0 +1,208 @@
+"""Emulate Keras 2.9's `model_from_config` on a saved `model_config`, against the knowledge file.
+
+Walks the config as `keras.layers.deserialize` does (Sequential, Functional, wrappers, RNN cells,
+nested initializers/regularizers/constraints/activations/dtype policies) and records every place
+where the real 2.9 constructor would raise. Never imports TensorFlow, never runs model code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfbridge.verify.findings import FIX_COMPILE, FIX_CONVERT, FIX_CUSTOM, Problems, Stage, Writer
+from tfbridge.verify.knowledge import Category, Knowledge, Known
+from tfbridge.verify.lambda_code import inspect_lambda
+
+FUNCTIONAL_KEYS = ("name", "layers", "input_layers", "output_layers")
+CONTAINER_QUALNAMES = ("keras.engine.functional.Functional", "keras.engine.training.Model")
+NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells")
+VOCABULARY_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup")
+KERAS3_ENTRY_KEYS = ("module", "registered_name", "build_config", "compile_config")
+
+
+class ModelConfigEmulator:
+    def __init__(self, knowledge: Knowledge, writer: Writer, problems: Problems) -> None:
+        self.knowledge = knowledge
+        self.writer = writer
+        self.problems = problems
+        self.layer_count = 0
+        self.lambda_count = 0
+
+    def model(self, model_config: Any) -> None:
+        self.layer(model_config, "model")
+
+    def layer(self, entry: Any, parent: str) -> None:
+        if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
+            self._fail("model", parent, "a layer entry lacks `class_name`/`config`", FIX_CONVERT)
+            return
+        self.layer_count += 1
+        class_name = str(entry["class_name"])
+        config = entry["config"]
+        name = config.get("name", entry.get("name", "?")) if isinstance(config, dict) else "?"
+        where = f"layer '{name}' ({class_name})"
+        self._note_keras3_entry(entry)
+        known = self.knowledge.resolve("layer", class_name)
+        if known is None:
+            self._unknown_layer_class(entry, class_name, where)
+        elif class_name == "Sequential":
+            self._sequential(config, where)
+        elif known.qualname in CONTAINER_QUALNAMES:
+            self._functional(config, where)
+        else:
+            self._plain_layer(known, config, where)
+
+    def _unknown_layer_class(self, entry: dict[str, Any], class_name: str, where: str) -> None:
+        module = str(entry.get("module") or "")
+        if module.startswith("keras") and not module.startswith("keras.src.saving"):
+            text = (f"`{class_name}` is a layer of {self.writer.label} that Keras 2.9 does not "
+                    "have (Unknown layer)")
+            self._fail("model", where, text, FIX_CONVERT)
+        else:
+            origin = f" from module `{module}`" if module else ""
+            registered = entry.get("registered_name")
+            named = f" (registered as `{registered}`)" if registered else ""
+            text = (f"custom class `{class_name}`{origin}{named} is unknown to Keras 2.9: the "
+                    "grader's load_model(path) fails with 'Unknown layer'")
+            self._fail("model", where, text, FIX_CUSTOM)
+
+    def _sequential(self, config: Any, where: str) -> None:
+        layers = config if isinstance(config, list) else (
+            config.get("layers") if isinstance(config, dict) else None
+        )
+        if not isinstance(layers, list):
+            self._fail("model", where, "Sequential config has no `layers` list", FIX_CONVERT)
+            return
+        for layer in layers:
+            self.layer(layer, where)
+
+    def _functional(self, config: Any, where: str) -> None:
+        if not isinstance(config, dict) or not all(key in config for key in FUNCTIONAL_KEYS):
+            text = ("a subclassed model's config: Keras 2.9 would call the Model constructor "
+                    "with it and fail")
+            self._fail("model", where, text, "save a Sequential or Functional model instead")
+            return
+        for layer in config["layers"]:
+            self.layer(layer, where)
+            if isinstance(layer, dict):
+                self._inbound_nodes(layer.get("inbound_nodes"), where)
+
+    def _inbound_nodes(self, nodes: Any, where: str) -> None:
+        if not isinstance(nodes, list):
+            self._fail("model", where, "a layer entry lacks `inbound_nodes`", FIX_CONVERT)
+            return
+        for node in nodes:
+            if isinstance(node, dict) or not isinstance(node, list):
+                text = (f"its layers' `inbound_nodes` are dicts ({self.writer.label} format); "
+                        "Keras 2.9 expects [layer, node, tensor] lists")
+                self._fail("model", where, text, FIX_CONVERT)
+                return
+
+    def _plain_layer(self, known: Known, config: Any, where: str) -> None:
+        if not isinstance(config, dict):
+            self._fail("model", where, "its config is not a dict", FIX_CONVERT)
+            return
+        self._arguments(known, config, where, "model")
+        for key, value in config.items():
+            self._nested(key, value, where)
+        if known.name in ("Lambda",):
+            self._lambda(config, where)
+        if known.name in VOCABULARY_LAYERS and not config.get("vocabulary"):
+            text = ("its vocabulary is not in the config and `.h5` cannot hold an adapted "
+                    "lookup table: in the exam it would load empty and predict garbage")
+            hint = ("pass the vocabulary as a list (`vocabulary=`) when building the layer, or "
+                    "vectorize the text outside the model")
+            self._fail("state", where, text, hint)
+
+    def _arguments(self, known: Known, config: dict[str, Any], where: str, stage: Stage) -> None:
+        for argument in known.unknown_args(config):
+            text = (f"argument `{argument}` is not accepted by Keras 2.9's {known.name} "
+                    f"(written by {self.writer.label})")
+            self._fail(stage, where, text, _fix(stage))
+        for argument in sorted(known.required - set(config)):
+            self._fail(stage, where, f"required argument `{argument}` is missing", _fix(stage))
+
+    def _nested(self, key: str, value: Any, where: str) -> None:
+        if key in NESTED_LAYER_KEYS:
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict):
+                    self.layer(item, where)
+        elif key == "dtype" and isinstance(value, dict):
+            self.reference("dtype_policy", value, where, "model", key)
+        elif key.endswith("_initializer"):
+            self.reference("initializer", value, where, "model", key)
+        elif key.endswith("_regularizer"):
+            self.reference("regularizer", value, where, "model", key)
+        elif key.endswith("_constraint"):
+            self.reference("constraint", value, where, "model", key)
+        elif key in ("activation", "recurrent_activation"):
+            self.reference("activation", value, where, "model", key)
+
+    def reference(
+        self, category: Category, value: Any, where: str, stage: Stage, key: str = ""
+    ) -> Known | None:
+        """A name or {class_name, config} that Keras 2.9 resolves with `<category>.get`."""
+        about = f"`{key}`: " if key else ""
+        if value is None or isinstance(value, (int, float, bool)):
+            return None
+        if isinstance(value, str):
+            known = self.knowledge.resolve(category, value)
+            if known is None:
+                text = f"{about}{category.replace('_', ' ')} `{value}` is unknown to Keras 2.9"
+                self._fail(stage, where, text, _fix(stage))
+            return known
+        if not isinstance(value, dict) or "class_name" not in value:
+            return None
+        class_name = str(value["class_name"])
+        known = self.knowledge.resolve(category, class_name)
+        if known is None:
+            text = (f"{about}{category.replace('_', ' ')} class `{class_name}` is unknown to "
+                    f"Keras 2.9 (written by {self.writer.label})")
+            self._fail(stage, where, text, _fix(stage))
+            return None
+        config = value.get("config")
+        if isinstance(config, dict):
+            self._arguments(known, config, f"{where} {about}".strip(": "), stage)
+        return known
+
+    def _lambda(self, config: dict[str, Any], where: str) -> None:
+        self.lambda_count += 1
+        kind = config.get("function_type")
+        if kind == "function":
+            text = (f"its function `{config.get('function')}` is looked up by name and Keras "
+                    "2.9 will not find it without custom_objects")
+            self._fail("model", where, text, FIX_CUSTOM)
+            return
+        if kind != "lambda":
+            return
+        code = inspect_lambda(config.get("function"))
+        newer = sorted(code.opcodes - self.knowledge.python_opcodes)
+        if code.layout == "py311+":
+            text = (f"its bytecode was written by {code.writer}; Python 3.8 in the exam fails "
+                    "with 'bad marshal data (unknown type code)'")
+            hint = "replace the Lambda with built-in layers, or retrain with Python 3.8"
+            self._fail("model", where, text, hint)
+        elif newer:
+            text = (f"its bytecode uses opcodes Python 3.8 lacks ({', '.join(map(str, newer))}): "
+                    "written by Python 3.9 or newer")
+            self._fail("model", where, text, "replace the Lambda, or retrain with Python 3.8")
+        else:
+            detail = f" ({code.detail})" if code.detail else ""
+            text = (f"loading runs its Python bytecode (layout of {code.writer}{detail}); only "
+                    "Python 3.8 bytecode is certain to work in the exam")
+            hint = "prefer built-in layers; load it only if you trust it (`--trust`)"
+            self.problems.add("code", "warn", where, text, hint)
+
+    def _note_keras3_entry(self, entry: dict[str, Any]) -> None:
+        present = [key for key in KERAS3_ENTRY_KEYS if key in entry]
+        if present:
+            keys = ", ".join(f"`{key}`" for key in present)
+            text = (f"written in the Keras 3 config dialect ({keys}) by {self.writer.label}; "
+                    "Keras 2.9 ignores these keys")
+            self.problems.add("dialect", "warn", "", text, FIX_CONVERT)
+
+    def _fail(self, stage: Stage, where: str, text: str, hint: str) -> None:
+        self.problems.add(stage, "fail", where, text, hint)
+
+
+def _fix(stage: Stage) -> str:
+    return FIX_COMPILE if stage == "compile" else FIX_CONVERT

@@ -1,0 +1,156 @@
+"""The runtime check: load each model in the real exam runtime as the grader does, and compare its
+predictions on deterministic probes with the training environment's (fingerprint or --reference).
+
+One worker process serves all models (TensorFlow is imported once). Models with Lambda layers or
+unknown classes are not loaded unless the caller trusts them: loading runs their code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tfbridge.contract import Contract
+from tfbridge.errors import TfbridgeError
+from tfbridge.verify.contract_check import format_shape, shapes_match
+from tfbridge.verify.findings import FIX_CUSTOM
+from tfbridge.verify.result import Check, LoadOutcome, ModelReport
+from tfbridge.verify.static import verdict_of
+
+if TYPE_CHECKING:
+    from tfbridge.runtime import ProbeResult, RuntimeWorker
+
+Progress = Callable[[str], None]
+UNLOADABLE_KINDS = ("static.file",)
+
+
+def run_runtime_checks(
+    reports: Sequence[ModelReport],
+    python: Path,
+    *,
+    contract: Contract | None = None,
+    trust: bool = False,
+    reference_python: Path | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Add runtime checks to each report in place (one worker for all of them)."""
+    from tfbridge.runtime import RuntimeWorker
+
+    with ExitStack() as stack:
+        worker = stack.enter_context(RuntimeWorker(python))
+        reference = None
+        if reference_python is not None:
+            reference = stack.enter_context(RuntimeWorker(reference_python))
+        for report in reports:
+            if progress is not None:
+                progress(f"loading {report.path} in the exam runtime")
+            _check_one(report, worker, reference, contract, trust)
+            report.verdict = verdict_of(report.checks)
+
+
+def skip_runtime(reports: Sequence[ModelReport], why: str, hint: str = "") -> None:
+    for report in reports:
+        report.checks.append(Check("runtime", "skip", f"runtime check skipped: {why}", hint))
+
+
+def _check_one(
+    report: ModelReport,
+    worker: RuntimeWorker,
+    reference: RuntimeWorker | None,
+    contract: Contract | None,
+    trust: bool,
+) -> None:
+    if not report.readable or any(c.id in UNLOADABLE_KINDS for c in report.checks):
+        report.checks.append(Check("runtime", "skip", "runtime check skipped: not a .h5 model"))
+        return
+    unsafe = _unsafe_reason(report)
+    if unsafe and not trust:
+        report.checks.append(Check(
+            "runtime.load", "skip", f"not loaded: {unsafe}, and loading runs its code",
+            "pass --trust to load it anyway, if you trust where it came from",
+        ))
+        return
+    try:
+        result = worker.predict_probes(report.path, compile=True)
+        outcome = _outcome(worker, report.path, result)
+    except TfbridgeError as error:
+        report.checks.append(Check("runtime.load", "fail", error.one_line()))
+        return
+    report.runtime_load = outcome
+    report.checks.append(_load_check(outcome, result))
+    if report.static_load is not None and report.static_load != outcome:
+        report.checks.append(Check(
+            "runtime.agreement", "warn",
+            f"the static check predicted '{report.static_load}' but TF 2.9 did '{outcome}'",
+            "trust the runtime result; please report this file to tfbridge",
+        ))
+    if outcome != "compile":
+        return
+    if not result.ok:
+        report.checks.append(Check("runtime.predict", "fail", f"loads but cannot predict on "
+                                   f"probe inputs ({result.error_type}: {result.error_message})"))
+        return
+    report.checks.append(_parity_check(report.path, result, reference))
+    if contract is not None and contract.output_shape is not None and result.outputs:
+        report.checks.append(_output_contract_check(contract, result))
+
+
+def _unsafe_reason(report: ModelReport) -> str:
+    if any(check.id == "static.lambda" for check in report.checks):
+        return "it has Lambda layers"
+    if any(check.hint == FIX_CUSTOM for check in report.checks):
+        return "it uses classes or functions Keras 2.9 does not know"
+    return ""
+
+
+def _outcome(worker: RuntimeWorker, model: Path, result: ProbeResult) -> LoadOutcome:
+    if result.load.ok:
+        return "compile"
+    return "no-compile" if worker.load(model, compile=False).ok else "never"
+
+
+def _load_check(outcome: LoadOutcome, result: ProbeResult) -> Check:
+    if outcome == "compile":
+        return Check("runtime.load", "pass", "TF 2.9 loaded it with compile=True, as the grader")
+    where = "only with compile=False" if outcome == "no-compile" else "not even with compile=False"
+    return Check("runtime.load", "fail", f"TF 2.9 loads it {where}: {result.load.error}",
+                 "see the static findings for the fix")
+
+
+def _parity_check(model: Path, result: ProbeResult, reference: RuntimeWorker | None) -> Check:
+    from tfbridge.runtime import compare_outputs, compare_with_fingerprint, read_fingerprint
+
+    fingerprint = read_fingerprint(model)
+    if fingerprint is not None:
+        parity = compare_with_fingerprint(result, fingerprint)
+        source = f"the fingerprint written with TF {fingerprint.writer.tf_version}"
+    elif reference is not None:
+        expected = reference.predict_probes(model, compile=False)
+        if not expected.ok or expected.digest != result.digest:
+            return Check("runtime.parity", "fail", "the --reference interpreter could not "
+                         "predict on the same probes", "check the --reference interpreter")
+        parity = compare_outputs(result.outputs, expected.outputs)
+        source = f"--reference {reference.python}"
+    else:
+        return Check("runtime.parity", "skip", "no fingerprint beside the model and no "
+                     "--reference: predictions not compared",
+                     "run `tfbridge fingerprint MODEL` in the training environment")
+    figures = (f"max abs diff {parity.max_abs:.3g}, max rel diff {parity.max_rel:.3g} "
+               f"(atol {parity.atol:g}, rtol {parity.rtol:g}) vs {source}")
+    if parity.ok:
+        return Check("runtime.parity", "pass", f"predictions match: {figures}")
+    detail = f"{parity.message}; " if parity.message else ""
+    return Check("runtime.parity", "fail", f"predictions differ: {detail}{figures}",
+                 "retrain in the `metal` profile (Keras 2.9) or `tfbridge convert` and re-check")
+
+
+def _output_contract_check(contract: Contract, result: ProbeResult) -> Check:
+    assert contract.output_shape is not None
+    actual = tuple(int(d) for d in result.outputs[0].shape[1:])
+    if len(result.outputs) == 1 and shapes_match(contract.output_shape, actual):
+        return Check("runtime.contract", "pass", f"output shape {format_shape(actual)} matches")
+    return Check("runtime.contract", "fail", f"output shape {format_shape(actual)} (of "
+                 f"{len(result.outputs)} outputs) differs from the contract's "
+                 f"{format_shape(contract.output_shape)}", "change the model's last layer")
