@@ -16,6 +16,7 @@ from tfbridge.cli import (  # noqa: F401  (imported for their registrations)
     lock,
     setup,
     sync,
+    train,
 )
 from tfbridge.cli.app import app
 from tfbridge.errors import TfbridgeError

@@ -1,0 +1,176 @@
+"""`tfbridge train`: run a training script in its profile's env; check and record what it saved."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tfbridge.cli.app import app
+from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.errors import EXIT_FAILED, TfbridgeError
+
+if TYPE_CHECKING:
+    from tfbridge.train.preflight import Preflight
+    from tfbridge.train.runs import RunRecord
+    from tfbridge.train.session import TrainResult
+
+_MARKS = {"pass": "ok", "warn": "warning", "fail": "FAILED", "skip": "skipped"}
+
+
+@app.command(
+    "train",
+    help=(
+        "Run a training script with a profile's interpreter (metal on Apple Silicon, else exam), "
+        "streaming its output; then fingerprint and verify every .h5 it wrote, and record the "
+        "run in .tfbridge/runs.jsonl. Scripts can `import tfbridge_keras` (ExamCheckpoint, "
+        "exam_optimizer) without installing tfbridge in that env.\n\n"
+        "\b\n"
+        "tfbridge train SCRIPT [OPTIONS] [-- SCRIPT ARGS]\n"
+        "tfbridge train --list"
+    ),
+)
+def train_command(
+    script: Annotated[
+        Path | None,
+        typer.Argument(metavar="SCRIPT", help="The training script (.py).", show_default=False),
+    ] = None,
+    script_args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[-- SCRIPT ARGS]",
+            help="Arguments for the script, after --.",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", help="Training profile (default: metal on Apple Silicon, else exam)."
+        ),
+    ] = None,
+    allow_cpu: Annotated[
+        bool,
+        typer.Option("--allow-cpu", help="Train on the CPU when the profile's GPU is missing."),
+    ] = False,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="Where the script saves models (default: the current directory).",
+            show_default=False,
+        ),
+    ] = None,
+    sync: Annotated[
+        bool, typer.Option("--sync", help="Send the verified models to their slots afterwards.")
+    ] = False,
+    list_runs: Annotated[bool, typer.Option("--list", help="Show the recorded runs.")] = False,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    if list_runs:
+        _list(json_output)
+        return
+    if script is None:
+        raise TfbridgeError("tfbridge train needs a SCRIPT", "e.g. `tfbridge train train.py`")
+    from tfbridge.train.session import TrainRequest, train
+
+    request = TrainRequest(script, tuple(script_args or ()), profile, allow_cpu, output_dir, sync)
+    silent = quiet or json_output
+    result = train(
+        request,
+        script_stdout=sys.stderr if json_output else None,
+        progress=lambda message: info(message, silent),
+    )
+    if json_output:
+        print_json(_as_json(result))
+    else:
+        _render(result, quiet)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _list(json_output: bool) -> None:
+    from tfbridge.train.runs import read_runs
+
+    runs = read_runs()
+    if json_output:
+        print_json({"runs": runs})
+    else:
+        _render_runs(runs)
+
+
+def _as_json(result: TrainResult) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "preflight": result.preflight,
+        "run": result.record,
+        "models": result.reports,
+        "sync": result.sync,
+    }
+
+
+def _render(result: TrainResult, quiet: bool) -> None:
+    _render_preflight(result.preflight, quiet)
+    record = result.record
+    if record is None:
+        info("preflight failed: the script did not run")
+        return
+    _render_models(result)
+    status = "exited 0" if record.exit_code == 0 else f"FAILED with exit code {record.exit_code}"
+    console().print(
+        f"{Path(record.script).name} {status} after {record.duration_seconds:.1f} s "
+        f"on {record.device} (profile {record.profile}); run recorded",
+        markup=False,
+    )
+    if result.sync is not None:
+        from tfbridge.cli.sync import _render_sync as render_sync
+
+        render_sync(result.sync)
+
+
+def _render_preflight(preflight: Preflight, quiet: bool) -> None:
+    for check in preflight.checks:
+        if quiet and check.status == "pass":
+            continue
+        hint = f" ({check.hint})" if check.hint and check.status != "pass" else ""
+        info(f"preflight {_MARKS[check.status]}: {check.message}{hint}")
+
+
+def _render_models(result: TrainResult) -> None:
+    from rich.table import Table
+
+    assert result.record is not None
+    if not result.record.models:
+        info("the run wrote or changed no .h5 file")
+        return
+    table = Table("model", "verdict", "fingerprint", "first problem")
+    for outcome, report in zip(result.record.models, result.reports, strict=True):
+        problems = [c for c in report.checks if c.status in ("fail", "warn")]
+        first = f"{problems[0].id}: {problems[0].message}" if problems else ""
+        fingerprint = "written" if outcome.fingerprint else f"none: {outcome.problem}"
+        table.add_row(outcome.path, outcome.verdict, fingerprint, first)
+    console().print(table)
+
+
+def _render_runs(runs: list[RunRecord]) -> None:
+    from rich.table import Table
+
+    if not runs:
+        info("no training runs recorded in this project yet")
+        return
+    table = Table("started", "script", "profile", "device", "seconds", "exit", "models")
+    for run in runs:
+        models = ", ".join(f"{Path(m.path).name}: {m.verdict}" for m in run.models) or "-"
+        table.add_row(
+            run.started_at,
+            Path(run.script).name,
+            run.profile,
+            run.device,
+            f"{run.duration_seconds:.1f}",
+            str(run.exit_code),
+            models,
+        )
+    console().print(table)

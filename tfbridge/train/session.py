@@ -1,0 +1,196 @@
+"""One training run: preflight, the script in its profile's interpreter, then every `.h5` it wrote
+fingerprinted in that env, verified for the exam, and the whole run recorded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from tfbridge.errors import TfbridgeError
+from tfbridge.train.outputs import snapshot_models, written_models
+from tfbridge.train.preflight import HELPERS_DIR, Preflight, run_preflight
+from tfbridge.train.runs import ModelOutcome, RunRecord, append_run
+
+if TYPE_CHECKING:
+    from tfbridge.config import ProjectConfig
+    from tfbridge.contract import Contract
+    from tfbridge.sync.result import SyncReport
+    from tfbridge.verify.result import ModelReport
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    script: Path
+    args: Sequence[str] = ()
+    profile: str | None = None
+    allow_cpu: bool = False
+    output_dir: Path | None = None
+    sync: bool = False
+
+
+@dataclass
+class TrainResult:
+    """`record` is None when preflight stopped the run before the script started."""
+
+    preflight: Preflight
+    record: RunRecord | None = None
+    reports: list[ModelReport] = field(default_factory=list)
+    sync: SyncReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        if self.record is None or not self.record.ok:
+            return False
+        return self.sync is None or not self.sync.failed
+
+
+def train(
+    request: TrainRequest,
+    *,
+    script_stdout: IO[str] | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Run `request.script`; its output streams live (stdout to `script_stdout` if given)."""
+    from tfbridge.hardware import detect
+    from tfbridge.profiles import default_profile_name, load_profile
+
+    notify = progress or (lambda message: None)
+    script = _existing_script(request.script)
+    config = _project_config(required=request.sync)
+    hardware = detect()
+    profile = load_profile(request.profile or default_profile_name(hardware))
+    notify(f"preflight: checking the '{profile.name}' environment")
+    preflight = run_preflight(profile, hardware, allow_cpu=request.allow_cpu)
+    if not preflight.ok or preflight.python is None:
+        return TrainResult(preflight)
+    python = preflight.python
+    output_dir = (request.output_dir or Path.cwd()).resolve()
+    before = snapshot_models(output_dir)
+    notify(f"running {script.name} with {python} on {preflight.device}")
+    started, clock = datetime.now(timezone.utc), time.monotonic()
+    exit_code = _run_script(python, script, request.args, script_stdout)
+    duration = round(time.monotonic() - clock, 3)
+    models = written_models(before, output_dir)
+    outcomes, reports = _check_models(models, python, config, notify)
+    record = RunRecord(
+        started_at=started.isoformat(timespec="seconds"),
+        script=str(script),
+        args=list(request.args),
+        profile=profile.name,
+        python=str(python),
+        device=preflight.device,
+        duration_seconds=duration,
+        exit_code=exit_code,
+        models=outcomes,
+    )
+    append_run(record)
+    result = TrainResult(preflight, record, reports)
+    if config is not None and request.sync:
+        result.sync = _sync_verified(config, reports, notify)
+    return result
+
+
+def _existing_script(script: Path) -> Path:
+    if not script.is_file():
+        raise TfbridgeError(f"no training script at {script}", "pass the path of a .py file")
+    return script.resolve()
+
+
+def _run_script(python: Path, script: Path, args: Sequence[str], stdout: IO[str] | None) -> int:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(HELPERS_DIR), env.get("PYTHONPATH"))))
+    env["PYTHONUNBUFFERED"] = "1"
+    if stdout is not None:
+        stdout.flush()
+    try:
+        done = subprocess.run(
+            [str(python), str(script), *args], env=env, stdout=stdout, check=False
+        )
+    except OSError as error:
+        raise TfbridgeError(f"cannot start {python}: {error}", "run `tfbridge doctor`") from None
+    return done.returncode
+
+
+def _check_models(
+    models: list[Path], python: Path, config: ProjectConfig | None, notify: Progress
+) -> tuple[list[ModelOutcome], list[ModelReport]]:
+    from tfbridge.verify import verify
+
+    fingerprints = _fingerprint(models, python, notify)
+    outcomes, reports = [], []
+    for model in models:
+        notify(f"verifying {model.name}")
+        report = verify(model, contract=_contract_for(model, config), reference_python=python)
+        fingerprint, problem = fingerprints[model]
+        outcomes.append(ModelOutcome(str(model), report.verdict, fingerprint, problem))
+        reports.append(report)
+    return outcomes, reports
+
+
+def _fingerprint(
+    models: list[Path], python: Path, notify: Progress
+) -> dict[Path, tuple[str | None, str]]:
+    """Fingerprint path (or None) and problem per model; fresh ones from ExamCheckpoint are kept."""
+    from tfbridge.runtime import read_fingerprint, write_fingerprints
+
+    done: dict[Path, tuple[str | None, str]] = {}
+    for model in models:
+        existing = read_fingerprint(model)
+        if existing is not None and not existing.stale:
+            done[model] = (str(existing.path), "")
+    missing = [model for model in models if model not in done]
+    if missing:
+        notify(f"fingerprinting {len(missing)} model(s) in the training environment")
+        for outcome in write_fingerprints(missing, python):
+            path = str(outcome.path) if outcome.path is not None else None
+            done[outcome.model] = (path, outcome.error or "")
+    return done
+
+
+def _project_config(*, required: bool) -> ProjectConfig | None:
+    """The config (contracts, --sync); when `required`, a missing one is an error."""
+    from tfbridge.config import find_config_file, load_config
+
+    if not required and find_config_file() is None:
+        return None
+    config = load_config()
+    if required:
+        config.require_target()
+    return config
+
+
+def _contract_for(model: Path, config: ProjectConfig | None) -> Contract | None:
+    slot = _slot_names(config, [model])
+    return config.slots[slot[0]].contract if config is not None and slot else None
+
+
+def _slot_names(config: ProjectConfig | None, models: Sequence[Path]) -> list[str]:
+    """Slots whose configured model is one of `models`."""
+    if config is None:
+        return []
+    wanted = {model.resolve() for model in models}
+    return [name for name, slot in config.slots.items() if slot.model.resolve() in wanted]
+
+
+def _sync_verified(
+    config: ProjectConfig, reports: list[ModelReport], notify: Progress
+) -> SyncReport:
+    from tfbridge.sync import sync
+
+    verified = {report.path.resolve(): report for report in reports if not report.failed}
+    names = _slot_names(config, list(verified))
+    if not names:
+        raise TfbridgeError(
+            "--sync: no slot in the config names a model this run wrote and verify passed",
+            f"set slots.<name>.model in {config.source} to the trained .h5",
+        )
+    notify(f"syncing {', '.join(names)}")
+    return sync(config, names, gate=lambda model, contract: verified[model.resolve()])
