@@ -39,6 +39,7 @@ class Fingerprint:
     model_sha256: str
     model_size: int
     saved_by_keras: str | None
+    loaded_with_keras: str | None
     writer: RuntimeInfo
     created: str
     probe_algorithm: int | None
@@ -217,6 +218,7 @@ def _to_json(
             "sha256": sha256,
             "size": size,
             "saved_by_keras": _saved_by_keras(model),
+            "loaded_with_keras": result.load.keras_version,
         },
         "writer": asdict(writer),
         "probes": {
@@ -255,6 +257,7 @@ def _from_json(path: Path, model: Path, data: dict[str, Any]) -> Fingerprint:
         model_sha256=str(model_data["sha256"]),
         model_size=int(model_data["size"]),
         saved_by_keras=model_data.get("saved_by_keras"),
+        loaded_with_keras=model_data.get("loaded_with_keras"),
         writer=RuntimeInfo.from_json(data["writer"]),
         created=str(data["created"]),
         probe_algorithm=probes.get("algorithm"),

@@ -63,6 +63,7 @@ class LoadResult:
     ok: bool
     error_type: str | None = None
     error_message: str | None = None
+    keras_version: str | None = None  # the Keras that loaded (or tried to load) the model
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LoadResult:
@@ -70,6 +71,7 @@ class LoadResult:
             ok=bool(data["ok"]),
             error_type=data.get("error_type"),
             error_message=data.get("error_message"),
+            keras_version=data.get("keras_version"),
         )
 
     @property

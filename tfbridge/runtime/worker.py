@@ -152,11 +152,12 @@ def _hello(tf, keras):
 class ModelSlot(object):
     """Holds the last model loaded (or the error it gave), so load + predict load only once."""
 
-    def __init__(self, keras):
-        self.keras = keras
+    def __init__(self, kerases):
+        self.kerases = kerases
         self.key = None
         self.model = None
         self.error = None
+        self.keras = None
 
     def get(self, path, compile_model):
         stat = os.stat(path)
@@ -164,6 +165,7 @@ class ModelSlot(object):
         if key != self.key:
             self._drop()
             self.key = key
+            self.keras = self.kerases.for_file(path)
             try:
                 self.model = _load_model(self.keras, path, compile_model)
             except Exception as error:
@@ -173,13 +175,55 @@ class ModelSlot(object):
         return self.model
 
     def _drop(self):
-        had_model = self.model is not None
-        self.model = None
-        self.error = None
-        self.key = None
+        keras, had_model = self.keras, self.model is not None
+        self.model = self.error = self.key = self.keras = None
         gc.collect()
         if had_model:
-            _clear_session(self.keras)
+            _clear_session(keras)
+
+
+class Kerases(object):
+    """tf.keras, plus tf_keras for files Keras 2 saved when tf.keras is Keras 3 and tf_keras is
+    installed: each model is loaded by the Keras generation that wrote it, where the env has it."""
+
+    def __init__(self, keras):
+        self.primary = keras
+        self.primary_major = _major(_keras_version(keras))
+        self._legacy = None
+
+    def for_file(self, path):
+        if self.primary_major is None or self.primary_major < 3:
+            return self.primary
+        if _major(_saved_keras_version(path)) != 2:
+            return self.primary
+        if self._legacy is None:
+            try:
+                import tf_keras
+
+                self._legacy = tf_keras
+            except ImportError:
+                self._legacy = False
+        return self._legacy or self.primary
+
+
+def _major(version):
+    try:
+        return int(str(version).split(".")[0])
+    except ValueError:
+        return None
+
+
+def _saved_keras_version(path):
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            value = handle.attrs.get("keras_version")
+    except Exception:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return None if value is None else str(value)
 
 
 def _clear_session(keras):
@@ -371,17 +415,19 @@ def _predict(model, specs):
 # ---------------------------------------------------------------- ops
 
 
-def _load_payload(error=None):
-    if error is None:
-        return {"ok": True, "error_type": None, "error_message": None}
-    return {"ok": False, "error_type": error.error_type, "error_message": error.message}
+def _load_payload(keras, error=None):
+    payload = {"ok": error is None, "error_type": None, "error_message": None}
+    payload["keras_version"] = _keras_version(keras) if keras is not None else None
+    if error is not None:
+        payload.update(error_type=error.error_type, error_message=error.message)
+    return payload
 
 
 class Worker(object):
     def __init__(self, tf, keras):
         self.tf = tf
         self.keras = keras
-        self.slot = ModelSlot(keras)
+        self.slot = ModelSlot(Kerases(keras))
 
     def handle(self, request):
         op = request.get("op")
@@ -403,8 +449,8 @@ class Worker(object):
         try:
             self.slot.get(path, compile_model)
         except ModelLoadError as error:
-            return _load_payload(error)
-        return _load_payload()
+            return _load_payload(self.slot.keras, error)
+        return _load_payload(self.slot.keras)
 
     def predict_probes(self, path, compile_model):
         result = {
