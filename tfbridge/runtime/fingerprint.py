@@ -217,7 +217,7 @@ def _to_json(
             "name": model.name,
             "sha256": sha256,
             "size": size,
-            "saved_by_keras": _saved_by_keras(model),
+            "saved_by_keras": result.load.saved_by_keras,
             "loaded_with_keras": result.load.keras_version,
         },
         "writer": asdict(writer),
@@ -289,17 +289,3 @@ def _unreadable(path: Path, why: str) -> TfbridgeError:
         f"cannot read fingerprint {path}: {why}",
         hint=f"write it again with `tfbridge fingerprint {model}`",
     )
-
-
-def _saved_by_keras(model: Path) -> str | None:
-    """The `keras_version` attribute Keras stamped on the .h5 file, if it has one."""
-    import h5py
-
-    try:
-        with h5py.File(model, "r") as handle:
-            value = handle.attrs.get("keras_version")
-    except OSError:
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return None if value is None else str(value)

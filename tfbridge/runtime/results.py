@@ -64,6 +64,7 @@ class LoadResult:
     error_type: str | None = None
     error_message: str | None = None
     keras_version: str | None = None  # the Keras that loaded (or tried to load) the model
+    saved_by_keras: str | None = None  # the keras_version attribute of the .h5 file
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LoadResult:
@@ -72,6 +73,7 @@ class LoadResult:
             error_type=data.get("error_type"),
             error_message=data.get("error_message"),
             keras_version=data.get("keras_version"),
+            saved_by_keras=data.get("saved_by_keras"),
         )
 
     @property

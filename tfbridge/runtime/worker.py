@@ -415,9 +415,10 @@ def _predict(model, specs):
 # ---------------------------------------------------------------- ops
 
 
-def _load_payload(keras, error=None):
+def _load_payload(path, keras, error=None):
     payload = {"ok": error is None, "error_type": None, "error_message": None}
     payload["keras_version"] = _keras_version(keras) if keras is not None else None
+    payload["saved_by_keras"] = _saved_keras_version(path)
     if error is not None:
         payload.update(error_type=error.error_type, error_message=error.message)
     return payload
@@ -449,8 +450,8 @@ class Worker(object):
         try:
             self.slot.get(path, compile_model)
         except ModelLoadError as error:
-            return _load_payload(self.slot.keras, error)
-        return _load_payload(self.slot.keras)
+            return _load_payload(path, self.slot.keras, error)
+        return _load_payload(path, self.slot.keras)
 
     def predict_probes(self, path, compile_model):
         result = {
