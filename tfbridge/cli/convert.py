@@ -1,0 +1,94 @@
+"""`tfbridge convert`: rewrite a newer-Keras .h5 into one the exam's TensorFlow 2.9 loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tfbridge.cli.app import app
+from tfbridge.cli.output import JsonOption, QuietOption, console, print_json
+
+if TYPE_CHECKING:
+    from tfbridge.convert import ConversionRefused, ConversionReport
+
+SourceArgument = Annotated[
+    Path, typer.Argument(help="The .h5 model to convert (never modified).", show_default=False)
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Where to write (default: IN.tf29.h5 beside the input)."),
+]
+DropOptimizerOption = Annotated[
+    bool,
+    typer.Option(
+        "--drop-optimizer",
+        help=(
+            "Leave out the training config (optimizer, loss, metrics): for optimizers, schedules "
+            "or losses Keras 2.9 lacks. The model then loads uncompiled."
+        ),
+    ),
+]
+
+
+@app.command()
+def convert(
+    source: SourceArgument,
+    output: OutputOption = None,
+    drop_optimizer: DropOptimizerOption = False,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Write a copy of a Keras 2.10+/3 .h5 model that TensorFlow 2.9 loads with compile=True.
+
+    Exits 1 (writing nothing) when the model cannot be converted faithfully: custom classes,
+    Lambda code from another Python, layers Keras 2.9 lacks.
+    """
+    from tfbridge.convert import ConversionRefused
+    from tfbridge.convert import convert as convert_model
+
+    try:
+        report = convert_model(source, output, drop_optimizer=drop_optimizer)
+    except ConversionRefused as refused:
+        if not json_output:
+            raise
+        print_json(_refusal_json(refused))
+        raise typer.Exit(refused.exit_code) from None
+    if json_output:
+        print_json(report)
+    else:
+        _render(report, quiet)
+
+
+def _refusal_json(refused: ConversionRefused) -> dict[str, object]:
+    return {
+        "source": refused.source,
+        "converted": False,
+        "reasons": refused.reasons,
+        "hint": refused.hint,
+    }
+
+
+def _render(report: ConversionReport, quiet: bool) -> None:
+    out = console()
+    out.print(
+        f"wrote {report.output} (from Keras {report.source_keras_version or '?'})", markup=False
+    )
+    if quiet:
+        return
+    if not report.changed:
+        out.print("nothing needed changing: the model was already in Keras 2.9's dialect")
+        return
+    for change in report.changes:
+        out.print(f"  changed: {change}", markup=False)
+    for item in report.dropped:
+        if item.effect == "none":
+            continue
+        out.print(
+            f"  dropped: {item.where}: {item.name}={item.value!r} (affects further training only)",
+            markup=False,
+        )
+    neutral = sum(1 for item in report.dropped if item.effect == "none")
+    if neutral:
+        out.print(f"  dropped {neutral} default-valued argument(s) Keras 2.9 lacks (no effect)")

@@ -1,0 +1,9 @@
+"""Convert newer-Keras `.h5` models into the dialect the exam's TensorFlow 2.9 loads.
+
+Importing this package does not import h5py or numpy; converting does.
+"""
+
+from tfbridge.convert.converter import convert, default_output
+from tfbridge.convert.report import ConversionRefused, ConversionReport, Dropped
+
+__all__ = ["ConversionRefused", "ConversionReport", "Dropped", "convert", "default_output"]

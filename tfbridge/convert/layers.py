@@ -1,0 +1,207 @@
+"""Rewrite a model config (Keras 2.10-2.15, tf-keras, Keras 3) into the dialect Keras 2.9 loads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfbridge.convert.lambdas import check_lambda
+from tfbridge.convert.nodes import is_keras3_node, keras3_node_to_legacy, wrap_single_endpoint
+from tfbridge.convert.report import RETRAIN_HINT, Effect, Notes
+from tfbridge.convert.rules import Rules
+
+MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
+# Config keys holding another serialized layer (wrappers, RNNs) or a list of them.
+NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell")
+NESTED_LAYER_LIST_KEYS = ("cells",)
+REPLACE_HINT = "replace it with built-in Keras layers, or " + RETRAIN_HINT
+
+Json = dict[str, Any]
+
+
+class ConfigRewriter:
+    """Rewrites serialized layers and models from their newer dialect; reports into `notes`."""
+
+    def __init__(self, rules: Rules, notes: Notes) -> None:
+        self.rules = rules
+        self.knowledge = rules.knowledge
+        self.notes = notes
+
+    # -- layers -------------------------------------------------------------------------------
+
+    def layer(self, serialized: Json) -> Json:
+        class_name = str(serialized.get("class_name"))
+        config = serialized.get("config")
+        name = config.get("name", "?") if isinstance(config, dict) else "?"
+        where = f"layer `{name}` ({class_name})"
+        out = self._strip_serialization_keys(serialized)
+        if not self._known_layer_class(serialized, class_name, where):
+            return out
+        if not isinstance(config, dict):
+            return out
+        if class_name in MODEL_CLASSES:
+            out["config"] = self._model_config(class_name, config, where)
+            return out
+        if class_name == "Lambda":
+            check_lambda(config, where, self.notes)
+        out["config"] = self._layer_args(class_name, config, where)
+        return out
+
+    def _known_layer_class(self, serialized: Json, class_name: str, where: str) -> bool:
+        registered = serialized.get("registered_name")
+        module = serialized.get("module")
+        custom = (isinstance(registered, str) and ">" in registered) or (
+            isinstance(module, str) and not module.startswith("keras")
+        )
+        if not custom and self.knowledge.resolve("layer", class_name) is not None:
+            return True
+        if custom:
+            reason = f"{where} is a custom class ({registered or module}), its code not in the file"
+        elif isinstance(module, str):
+            reason = f"{where} is a layer added after Keras 2.9, which has no equivalent"
+        else:
+            reason = f"{where} is not a Keras 2.9 layer (a custom class, or one added after 2.9)"
+        self.notes.refuse(reason, REPLACE_HINT)
+        return False
+
+    def _layer_args(self, class_name: str, config: Json, where: str) -> Json:
+        known = self.knowledge.resolve("layer", class_name)
+        renamed = self.rules.renamed_args(class_name)
+        accepted = set(known.args) if known else set()
+        accepted |= self.rules.also_accepted(class_name) | set(renamed.values())
+        raises = known.raises_on_unknown_args if known else True
+        out: Json = {}
+        for arg, value in config.items():
+            if arg in renamed:
+                out[renamed[arg]] = self._arg_value(arg, value, where)
+                self.notes.change(f"{class_name}: `{arg}` renamed to `{renamed[arg]}`")
+            elif arg in accepted or not raises:
+                out[arg] = self._arg_value(arg, value, where)
+            elif self.rules.is_neutral_layer_arg(arg, value):
+                self.notes.drop(where, arg, value, "none")
+            elif self.rules.is_inference_inactive(class_name):
+                self.notes.drop(where, arg, value, "training")
+            else:
+                self.notes.refuse(
+                    f"{where} sets `{arg}={value!r}`, which Keras 2.9's {class_name} lacks; "
+                    "dropping it would change what the layer computes",
+                    REPLACE_HINT,
+                )
+        return out
+
+    def _arg_value(self, arg: str, value: Any, where: str) -> Any:
+        if arg == "dtype":
+            return self.dtype_policy(value, where)
+        if arg in NESTED_LAYER_KEYS and isinstance(value, dict) and "class_name" in value:
+            return self.layer(value)
+        if arg in NESTED_LAYER_LIST_KEYS and isinstance(value, list):
+            return [self.layer(item) if isinstance(item, dict) else item for item in value]
+        if arg in ("activation", "recurrent_activation"):
+            return self._activation(value, where)
+        for category in ("initializer", "regularizer", "constraint"):
+            if arg.endswith("_" + category):
+                return self._training_only_object(category, arg, value, where)
+        return value
+
+    # -- values -------------------------------------------------------------------------------
+
+    def dtype_policy(self, value: Any, where: str) -> Any:
+        if not isinstance(value, dict):
+            return value
+        class_name = value.get("class_name")
+        config = value.get("config")
+        policy = config.get("name") if isinstance(config, dict) else None
+        if class_name not in self.rules.dtype_policy_classes or not isinstance(policy, str):
+            self.notes.refuse(f"{where} has a dtype policy Keras 2.9 cannot read: {value!r}")
+            return value
+        if policy in self.rules.plain_dtypes:
+            self.notes.change(f"dtype policy objects written as plain dtype strings ({policy})")
+            return policy
+        if policy.startswith("mixed_"):
+            return {"class_name": "Policy", "config": {"name": policy}}
+        self.notes.refuse(f"{where} uses the dtype policy `{policy}`, which Keras 2.9 lacks")
+        return value
+
+    def _activation(self, value: Any, where: str) -> Any:
+        if isinstance(value, dict):
+            config = value.get("config")
+            name = config if isinstance(config, str) else None
+            if value.get("class_name") == "function" and name:
+                value = name
+            elif self.knowledge.resolve("activation", str(value.get("class_name"))) is not None:
+                return self._strip_serialization_keys(value)
+        if isinstance(value, str) and self.knowledge.resolve("activation", value) is not None:
+            return value
+        self.notes.refuse(
+            f"{where} uses the activation {value!r}, which Keras 2.9 lacks", REPLACE_HINT
+        )
+        return value
+
+    def _training_only_object(self, category: str, arg: str, value: Any, where: str) -> Any:
+        """Initializers, regularizers, constraints: never part of what a loaded model computes."""
+        if not isinstance(value, dict) or "class_name" not in value:
+            return value
+        effect: Effect = "none" if category == "initializer" else "training"
+        out = self._strip_serialization_keys(value)
+        known = self.knowledge.resolve(category, str(value["class_name"]))  # type: ignore[arg-type]
+        if known is None:
+            self.notes.drop(where, arg, value["class_name"], effect)
+            return None
+        config = value.get("config")
+        if isinstance(config, dict) and known.raises_on_unknown_args:
+            kept = {}
+            for key, item in config.items():
+                if key in known.args:
+                    kept[key] = item
+                elif item is not None:
+                    self.notes.drop(f"{where} {arg}", key, item, effect)
+            out["config"] = kept
+        return out
+
+    def _strip_serialization_keys(self, serialized: Json) -> Json:
+        stripped = {k: v for k, v in serialized.items() if k not in self.rules.serialization_keys}
+        if len(stripped) != len(serialized):
+            self.notes.change("Keras 3 keys module/registered_name/build_config left out")
+        return stripped
+
+    # -- models -------------------------------------------------------------------------------
+
+    def model(self, model_config: Json) -> Json:
+        return self.layer(model_config)
+
+    def _model_config(self, class_name: str, config: Json, where: str) -> Json:
+        out = dict(config)
+        if "dtype" in out:
+            out["dtype"] = self.dtype_policy(out["dtype"], where)
+        layers = config.get("layers", [])
+        if class_name == "Sequential":
+            out["layers"] = [self.layer(item) for item in layers]
+            return out
+        nested_models = {
+            str(item.get("name")) for item in layers if item.get("class_name") in MODEL_CLASSES
+        }
+        out["layers"] = [self._functional_entry(item, nested_models) for item in layers]
+        for key in ("input_layers", "output_layers"):
+            if key in out:
+                wrapped = wrap_single_endpoint(out[key])
+                if wrapped is not out[key]:
+                    self.notes.change(
+                        f"lone `{key}` entry wrapped in a list, as Keras 2.9 writes it"
+                    )
+                out[key] = wrapped
+        return out
+
+    def _functional_entry(self, entry: Json, nested_models: set[str]) -> Json:
+        out = self.layer(entry)
+        nodes = entry.get("inbound_nodes", [])
+        converted = []
+        for node in nodes:
+            if is_keras3_node(node):
+                legacy, problem = keras3_node_to_legacy(node, nested_models)
+                if problem:
+                    self.notes.refuse(f"layer `{entry.get('name')}` {problem}")
+                converted.append(legacy)
+                self.notes.change("Keras 3 inbound nodes rewritten as Keras 2.9 nested lists")
+            else:
+                converted.append(node)
+        out["inbound_nodes"] = converted
+        return out

@@ -1,0 +1,69 @@
+"""Keras 3's inbound-node format -> Keras 2.9's nested lists.
+
+Keras 3 writes a call as `{"args": [...], "kwargs": {...}}` with tensors as
+`{"class_name": "__keras_tensor__", "config": {"keras_history": [layer, node, index]}}`.
+Keras 2.9 wants, per call, a list of `[layer, node, index, kwargs]`, one per input tensor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+KERAS_TENSOR = "__keras_tensor__"
+
+
+def is_keras3_node(node: Any) -> bool:
+    return isinstance(node, dict) and "args" in node
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == KERAS_TENSOR
+
+
+def _history(tensor: dict[str, Any], nested_models: set[str]) -> list[Any]:
+    layer, node_index, tensor_index = tensor["config"]["keras_history"]
+    # Keras 2.9 does not count a nested model's own construction node as one of its calls
+    # (functional.py `_should_skip_first_node`), so its first call is node 1, not 0.
+    if layer in nested_models:
+        node_index += 1
+    return [layer, node_index, tensor_index]
+
+
+def _kwargs(kwargs: dict[str, Any], nested_models: set[str]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if _is_tensor(value):
+            return _history(value, nested_models)
+        if isinstance(value, list):
+            return [convert(item) for item in value]
+        if isinstance(value, dict):
+            return {key: convert(item) for key, item in value.items()}
+        return value
+
+    return {key: convert(value) for key, value in kwargs.items()}
+
+
+def keras3_node_to_legacy(
+    node: dict[str, Any], nested_models: set[str]
+) -> tuple[list[list[Any]], str | None]:
+    """One Keras 3 call as Keras 2.9 node data, and a problem that blocks it (or None)."""
+    args = node.get("args", [])
+    kwargs = _kwargs(node.get("kwargs", {}) or {}, nested_models)
+    if len(args) != 1:
+        return [], f"is called with {len(args)} positional inputs; Keras 2.9 configs hold one"
+    first = args[0]
+    tensors = first if isinstance(first, (list, tuple)) else [first]
+    if not tensors or not all(_is_tensor(item) for item in tensors):
+        return [], "is called on something other than Keras tensors (a constant or a dict)"
+    return [[*_history(tensor, nested_models), kwargs] for tensor in tensors], None
+
+
+def wrap_single_endpoint(endpoints: Any) -> Any:
+    """A lone model input/output: Keras 3 writes `[name, 0, 0]`, Keras 2.9 `[[name, 0, 0]]`."""
+    if (
+        isinstance(endpoints, list)
+        and len(endpoints) == 3
+        and isinstance(endpoints[0], str)
+        and all(isinstance(item, int) for item in endpoints[1:])
+    ):
+        return [endpoints]
+    return endpoints

@@ -1,0 +1,74 @@
+"""The converter's own decisions (rules.json) beside what Keras 2.9 accepts (the knowledge file)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from tfbridge.verify.knowledge import Knowledge, load_knowledge
+
+RULES_FILE = Path(__file__).with_name("rules.json")
+
+
+@dataclass(frozen=True)
+class Rules:
+    knowledge: Knowledge
+    data: dict[str, Any]
+
+    @property
+    def serialization_keys(self) -> frozenset[str]:
+        return frozenset(self.data["serialization_keys"])
+
+    def renamed_args(self, class_name: str) -> dict[str, str]:
+        renamed: dict[str, str] = self.data["renamed_layer_args"].get(class_name, {})
+        return renamed
+
+    def also_accepted(self, class_name: str) -> frozenset[str]:
+        return frozenset(self.data["also_accepted_layer_args"].get(class_name, []))
+
+    def is_neutral_layer_arg(self, name: str, value: Any) -> bool:
+        return value is None or _listed(self.data["neutral_layer_args"].get(name), value)
+
+    def is_inference_inactive(self, class_name: str) -> bool:
+        return class_name in self.data["inference_inactive_layers"]
+
+    @property
+    def training_only_categories(self) -> frozenset[str]:
+        return frozenset(self.data["training_only_categories"])
+
+    @property
+    def dtype_policy_classes(self) -> frozenset[str]:
+        return frozenset(self.data["dtype_policy_classes"])
+
+    @property
+    def plain_dtypes(self) -> frozenset[str]:
+        return frozenset(self.data["plain_dtypes"])
+
+    def mapped_optimizer(self, lowercase_name: str) -> str | None:
+        mapped: str | None = self.data["optimizers"]["mapped"].get(lowercase_name)
+        return mapped
+
+    def is_neutral_optimizer_arg(self, name: str, value: Any) -> bool:
+        return value is None or _listed(self.data["optimizers"]["neutral_args"].get(name), value)
+
+    @property
+    def training_config_keys(self) -> tuple[str, ...]:
+        return tuple(self.data["training_config_keys"])
+
+    @property
+    def loss_reductions(self) -> frozenset[str]:
+        return frozenset(self.data["loss_reductions"])
+
+
+def _listed(values: list[Any] | None, value: Any) -> bool:
+    # `True == 1` in Python; compare types too so `1` is not taken for `true`.
+    return values is not None and any(type(v) is type(value) and v == value for v in values)
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> Rules:
+    with RULES_FILE.open(encoding="utf-8") as handle:
+        return Rules(knowledge=load_knowledge(), data=json.load(handle))

@@ -1,0 +1,175 @@
+"""Rewrite a training config (optimizer, loss, metrics) into what Keras 2.9's `compile` accepts.
+
+Nothing here changes predictions; it decides whether `load_model(path)` (compile=True) works and
+how close further training stays to the original. Every drop is reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfbridge.convert.report import Effect, Notes
+from tfbridge.convert.rules import Rules
+from tfbridge.verify.knowledge import Category
+
+DROP_OPTIMIZER_HINT = (
+    "use --drop-optimizer to write the model without its training config "
+    "(it then loads uncompiled, like `model.save(..., include_optimizer=False)`)"
+)
+
+Json = dict[str, Any]
+
+
+class TrainingConfigRewriter:
+    def __init__(self, rules: Rules, notes: Notes) -> None:
+        self.rules = rules
+        self.knowledge = rules.knowledge
+        self.notes = notes
+
+    def rewrite(self, training_config: Json) -> Json:
+        out: Json = {}
+        for key, value in training_config.items():
+            if key not in self.rules.training_config_keys:
+                self.notes.change(f"training config: `{key}` left out (Keras 2.9 does not read it)")
+                continue
+            out[key] = value
+        out["optimizer_config"] = self.optimizer(training_config.get("optimizer_config"))
+        for key in ("loss",):
+            if out.get(key) is not None:
+                out[key] = self._nested(out[key], self.loss)
+        for key in ("metrics", "weighted_metrics"):
+            if out.get(key) is not None:
+                out[key] = self._nested(out[key], self.metric)
+        out.setdefault("loss_weights", None)
+        return out
+
+    # -- optimizer ----------------------------------------------------------------------------
+
+    def optimizer(self, serialized: Any) -> Any:
+        if not isinstance(serialized, dict) or "class_name" not in serialized:
+            self.notes.refuse("the training config has no readable optimizer", DROP_OPTIMIZER_HINT)
+            return serialized
+        original = str(serialized["class_name"])
+        name = original.removeprefix("Custom>")
+        target = self._optimizer_target(name)
+        if target is None:
+            self.notes.refuse(
+                f"the optimizer `{original}` has no Keras 2.9 equivalent", DROP_OPTIMIZER_HINT
+            )
+            return serialized
+        target_name, known_args = target
+        if target_name != original:
+            self.notes.change(f"optimizer `{original}` written as Keras 2.9's `{target_name}`")
+        where = f"optimizer {original}"
+        config = serialized.get("config") or {}
+        kept: Json = {}
+        for arg, value in config.items():
+            if arg not in known_args:
+                effect: Effect = (
+                    "none" if self.rules.is_neutral_optimizer_arg(arg, value) else "training"
+                )
+                self.notes.drop(where, arg, value, effect)
+            elif arg == "learning_rate" and isinstance(value, dict):
+                kept[arg] = self._schedule(value, where)
+            else:
+                kept[arg] = value
+        return {"class_name": target_name, "config": kept}
+
+    def _optimizer_target(self, name: str) -> tuple[str, frozenset[str]] | None:
+        mapped = self.rules.mapped_optimizer(name.lower())
+        if mapped is not None:
+            known = self.knowledge.resolve("optimizer", mapped)
+            return (mapped, known.args) if known else None
+        known = self.knowledge.resolve("optimizer", name)
+        # Only 2.9's core (optimizer_v2) classes: its experimental ones reject the arguments
+        # newer Keras writes and cannot restore optimizer weights from .h5.
+        if known is None or ".optimizer_v2." not in known.qualname:
+            return None
+        return name, known.args
+
+    def _schedule(self, serialized: Json, where: str) -> Json:
+        class_name = str(serialized.get("class_name"))
+        known = self.knowledge.resolve("lr_schedule", class_name)
+        if known is None:
+            self.notes.refuse(
+                f"the learning-rate schedule `{class_name}` has no Keras 2.9 equivalent",
+                DROP_OPTIMIZER_HINT,
+            )
+            return serialized
+        kept: Json = {}
+        for arg, value in (serialized.get("config") or {}).items():
+            if arg in known.args:
+                kept[arg] = value
+            elif value is None:
+                self.notes.drop(f"{where} schedule {class_name}", arg, value, "none")
+            else:
+                self.notes.refuse(
+                    f"the learning-rate schedule `{class_name}` sets `{arg}={value!r}`, "
+                    "which Keras 2.9's lacks",
+                    DROP_OPTIMIZER_HINT,
+                )
+        return {"class_name": class_name, "config": kept}
+
+    # -- losses and metrics -------------------------------------------------------------------
+
+    def _nested(self, value: Any, convert: Any) -> Any:
+        """Losses and metrics come as one object, or lists/dicts of them per model output."""
+        if isinstance(value, str) or (isinstance(value, dict) and "class_name" in value):
+            return convert(value)
+        if isinstance(value, list):
+            return [item for item in (self._nested(v, convert) for v in value) if item is not None]
+        if isinstance(value, dict):
+            return {key: self._nested(item, convert) for key, item in value.items()}
+        return value
+
+    def loss(self, value: Any) -> Any:
+        converted = self._object("loss", value, "loss")
+        if converted is None:
+            self.notes.refuse(
+                f"the loss {_label(value)} has no Keras 2.9 equivalent", DROP_OPTIMIZER_HINT
+            )
+            return value
+        config = converted.get("config") if isinstance(converted, dict) else None
+        reduction = config.get("reduction") if isinstance(config, dict) else None
+        if isinstance(config, dict) and reduction not in (None, *self.rules.loss_reductions):
+            self.notes.drop(
+                f"loss {_label(value)}", "reduction", config.pop("reduction"), "training"
+            )
+        return converted
+
+    def metric(self, value: Any) -> Any:
+        if isinstance(value, str) and value in ("accuracy", "acc", "crossentropy", "ce"):
+            return value  # Keras 2.9's compile resolves these names itself.
+        converted = self._object("metric", value, "metric")
+        if converted is None:
+            self.notes.drop("metrics", _label(value), value, "training")
+        return converted
+
+    def _object(self, category: Category, value: Any, where: str) -> Any:
+        """A loss or metric as 2.9 resolves it, arguments it lacks dropped; None if 2.9 has none."""
+        if isinstance(value, str):
+            return value if self.knowledge.resolve(category, value) is not None else None
+        if not isinstance(value, dict):
+            return value
+        class_name = str(value.get("class_name"))
+        known = self.knowledge.resolve(category, class_name)
+        if known is None:
+            return None
+        out = {k: v for k, v in value.items() if k not in self.rules.serialization_keys}
+        config = value.get("config")
+        if isinstance(config, dict) and known.is_class and known.raises_on_unknown_args:
+            kept = {}
+            for arg, item in config.items():
+                if arg in known.args:
+                    kept[arg] = item
+                else:
+                    effect: Effect = "none" if item is None else "training"
+                    self.notes.drop(f"{where} {class_name}", arg, item, effect)
+            out["config"] = kept
+        return out
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"`{value.get('class_name')}`"
+    return f"`{value}`"

@@ -1,0 +1,115 @@
+"""Lay the weights out the way Keras 2.9's `load_weights_from_hdf5_group` reads them.
+
+2.9 loads by order: `model_weights` attr `layer_names` (layers without weights are skipped), then
+per layer group the attr `weight_names`, each a dataset path inside that group, in the order
+trainable weights then non-trainable (nested models and wrappers flattened the same way). Newer
+Keras writes the same order but other names (`sequential/dense/kernel` instead of
+`dense/kernel:0`); the data is copied with h5py unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tfbridge.convert.h5attrs import read_str_list, write_str_list
+
+WEIGHTS_GROUP = "model_weights"
+TOP_LEVEL_WEIGHTS = "top_level_model_weights"
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    layer: str
+    names: list[str]  # as stored in the source group
+
+
+def read_layout(model_weights: Any) -> list[LayerWeights]:
+    """Every layer group of the source `model_weights`, in `layer_names` order."""
+    layout = []
+    for layer in read_str_list(model_weights, "layer_names"):
+        group = model_weights[layer]
+        layout.append(LayerWeights(layer, read_str_list(group, "weight_names")))
+    return layout
+
+
+def legacy_weight_name(layer: str, stored: str) -> str:
+    """`sequential/bidirectional/forward_lstm/lstm_cell/kernel` -> `bidirectional/.../kernel:0`."""
+    parts = stored.split("/")
+    parts = parts[parts.index(layer) :] if layer in parts else [layer, *parts]
+    name = "/".join(parts)
+    return name if ":" in parts[-1] else name + ":0"
+
+
+def copy_weights(source: Any, target: Any, keras_version: str) -> bool:
+    """Write `target/model_weights` from `source/model_weights`; True if any name changed."""
+    src = source[WEIGHTS_GROUP]
+    dst = target.create_group(WEIGHTS_GROUP)
+    layout = read_layout(src)
+    write_str_list(dst, "layer_names", [entry.layer for entry in layout])
+    dst.attrs["backend"] = b"tensorflow"
+    dst.attrs["keras_version"] = keras_version.encode("utf8")
+    renamed = False
+    # 2.9 writes the groups sorted by name so no group name is a prefix of a later one.
+    for entry in sorted(layout, key=lambda item: item.layer):
+        group = dst.create_group(entry.layer)
+        names = _unique([legacy_weight_name(entry.layer, name) for name in entry.names])
+        renamed = renamed or names != entry.names
+        write_str_list(group, "weight_names", names)
+        for stored, name in zip(entry.names, names, strict=True):
+            _copy_dataset(src[entry.layer][stored], group, name)
+    if TOP_LEVEL_WEIGHTS in src:
+        top = src[TOP_LEVEL_WEIGHTS]
+        group = dst.create_group(TOP_LEVEL_WEIGHTS)
+        names = read_str_list(top, "weight_names")
+        write_str_list(group, "weight_names", names)
+        for name in names:
+            _copy_dataset(top[name], group, name)
+    return renamed
+
+
+def top_level_weight_count(source: Any) -> int:
+    group = source[WEIGHTS_GROUP].get(TOP_LEVEL_WEIGHTS)
+    return 0 if group is None else len(read_str_list(group, "weight_names"))
+
+
+def _copy_dataset(dataset: Any, group: Any, name: str) -> None:
+    parent, _, leaf = name.rpartition("/")
+    holder = group.require_group(parent) if parent else group
+    # h5py copies the stored bytes and dtype as they are (no numpy round trip).
+    holder.copy(dataset, leaf)
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        candidate, count = name, 1
+        while candidate in seen:
+            stem, _, suffix = name.rpartition(":")
+            candidate = f"{stem}_{count}:{suffix}"
+            count += 1
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def copy_optimizer_weights(source: Any, target: Any) -> None:
+    """Keep the optimizer state as saved (only when the optimizer itself was not rewritten)."""
+    if "optimizer_weights" in source:
+        source.copy(source["optimizer_weights"], target, "optimizer_weights")
+
+
+def is_weights_only_file(source: Any) -> bool:
+    return "model_config" not in source.attrs
+
+
+__all__ = [
+    "LayerWeights",
+    "copy_optimizer_weights",
+    "copy_weights",
+    "is_weights_only_file",
+    "legacy_weight_name",
+    "read_layout",
+    "top_level_weight_count",
+]
