@@ -55,7 +55,8 @@ def shapes_match(expected: Shape, actual: Shape) -> bool:
 
 
 def format_shape(shape: Shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+    sizes = ["None" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(sizes) + ("," if len(sizes) == 1 else "") + ")"
 
 
 def _input_finding(expected: Shape, signature: Signature) -> Finding:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from tfbridge.runtime import ProbeResult, RuntimeWorker
 
 Progress = Callable[[str], None]
-UNLOADABLE_KINDS = ("static.file",)
 
 
 def run_runtime_checks(
@@ -62,8 +61,8 @@ def _check_one(
     contract: Contract | None,
     trust: bool,
 ) -> None:
-    if not report.readable or any(c.id in UNLOADABLE_KINDS for c in report.checks):
-        report.checks.append(Check("runtime", "skip", "runtime check skipped: not a .h5 model"))
+    if not report.readable:
+        report.checks.append(Check("runtime", "skip", "runtime check skipped: unreadable file"))
         return
     unsafe = _unsafe_reason(report)
     if unsafe and not trust:
@@ -114,8 +113,9 @@ def _outcome(worker: RuntimeWorker, model: Path, result: ProbeResult) -> LoadOut
 def _load_check(outcome: LoadOutcome, result: ProbeResult) -> Check:
     if outcome == "compile":
         return Check("runtime.load", "pass", "TF 2.9 loaded it with compile=True, as the grader")
-    where = "only with compile=False" if outcome == "no-compile" else "not even with compile=False"
-    return Check("runtime.load", "fail", f"TF 2.9 loads it {where}: {result.load.error}",
+    how = ("loads it only with compile=False" if outcome == "no-compile"
+           else "does not load it, not even with compile=False")
+    return Check("runtime.load", "fail", f"TF 2.9 {how}: {result.load.error}",
                  "see the static findings for the fix")
 
 

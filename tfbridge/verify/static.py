@@ -84,7 +84,7 @@ def verdict_of(checks: list[Check]) -> Verdict:
 def _file_findings(saved: SavedFile) -> list[Finding]:
     if saved.kind == "model_h5":
         return []
-    message, hint = FILE_FINDINGS.get(saved.kind, (f"{saved.path}: {saved.detail}", ""))
+    message, hint = FILE_FINDINGS.get(saved.kind, (saved.detail, ""))
     if not hint:
         hint = "give the path of a Keras .h5 model (what `model.save('model.h5')` writes)"
     return [Finding("file", "fail", message, hint)]

@@ -1,0 +1,166 @@
+"""`tfbridge verify`: will the exam's TF 2.9 load these models, meet the contract, predict alike?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tfbridge.cli.app import app
+from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+
+if TYPE_CHECKING:
+    from tfbridge.contract import Contract
+    from tfbridge.verify import ModelReport, VerifyReport
+
+PathsArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Model .h5 files or directories (every .h5 inside).", metavar="PATH...",
+                   show_default=False),
+]
+RuntimeOption = Annotated[
+    bool | None,
+    typer.Option("--runtime/--no-runtime", show_default=False,
+                 help="Also load each model in the exam runtime (default: when it is set up)."),
+]
+TrustOption = Annotated[
+    bool, typer.Option("--trust", help="Load models with Lambda layers or unknown classes too.")
+]
+ReferenceOption = Annotated[
+    Path | None,
+    typer.Option("--reference", metavar="PYTHON", show_default=False,
+                 help="Interpreter of the training environment, to compare predictions with."),
+]
+InputShapeOption = Annotated[
+    str | None, typer.Option("--input-shape", help="Expected input shape, e.g. 28,28,1.",
+                             show_default=False)
+]
+OutputShapeOption = Annotated[
+    str | None, typer.Option("--output-shape", help="Expected output shape, e.g. 10.",
+                             show_default=False)
+]
+ActivationOption = Annotated[
+    str | None, typer.Option("--output-activation", help="Expected last activation, e.g. softmax.",
+                             show_default=False)
+]
+SlotOption = Annotated[
+    str | None, typer.Option("--slot", help="Take the contract (and model) of this project slot.",
+                             show_default=False)
+]
+STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+
+
+@app.command()
+def verify(
+    paths: PathsArgument = None,
+    runtime: RuntimeOption = None,
+    trust: TrustOption = False,
+    reference: ReferenceOption = None,
+    input_shape: InputShapeOption = None,
+    output_shape: OutputShapeOption = None,
+    output_activation: ActivationOption = None,
+    slot: SlotOption = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Check that the exam's TF 2.9 loads each model as the grader does, and why not.
+
+    Exits 0 when no model fails, 1 when any fails, 2 on usage errors or when no path is readable.
+    """
+    from tfbridge.contract import Contract
+    from tfbridge.errors import EXIT_FAILED, TfbridgeError
+    from tfbridge.verify import verify_paths
+
+    contract, slot_model = _contract(slot, input_shape, output_shape, output_activation)
+    targets = list(paths or ([] if slot_model is None else [slot_model]))
+    if not targets:
+        raise TfbridgeError("no model given", "pass PATH... (files or directories) or --slot NAME")
+    report = verify_paths(
+        targets,
+        contract=None if contract == Contract() else contract,
+        runtime=runtime,
+        trust=trust,
+        reference_python=reference,
+        progress=lambda message: info(message, quiet or json_output),
+    )
+    if not any(model.readable for model in report.models):
+        first = report.models[0]
+        reason = next((c.message for c in first.checks if c.id == "static.file"), "unreadable")
+        raise TfbridgeError(f"{first.path}: {reason}",
+                            "give the path of a Keras .h5 model (what `model.save('m.h5')` writes)")
+    if json_output:
+        print_json(report)
+    else:
+        _render(report, quiet)
+    if report.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _contract(
+    slot: str | None, input_shape: str | None, output_shape: str | None, activation: str | None
+) -> tuple[Contract, Path | None]:
+    from tfbridge.contract import Contract
+
+    base, model = Contract(), None
+    if slot is not None:
+        from tfbridge.config import load_config
+        from tfbridge.errors import TfbridgeError
+
+        config = load_config()
+        if slot not in config.slots:
+            known = ", ".join(sorted(config.slots)) or "none"
+            raise TfbridgeError(f"no slot '{slot}' in {config.source} (slots: {known})",
+                                "name a slot from the project config")
+        base, model = config.slots[slot].contract, config.slots[slot].model
+    return Contract(
+        input_shape=_shape(input_shape, "--input-shape") or base.input_shape,
+        output_shape=_shape(output_shape, "--output-shape") or base.output_shape,
+        output_activation=activation or base.output_activation,
+    ), model
+
+
+def _shape(text: str | None, option: str) -> tuple[int | None, ...] | None:
+    if text is None:
+        return None
+    from tfbridge.errors import TfbridgeError
+
+    parts = [part.strip() for part in text.strip("()[] ").split(",") if part.strip()]
+    try:
+        return tuple(None if part.lower() in ("none", "?") else int(part) for part in parts)
+    except ValueError:
+        raise TfbridgeError(f"{option} {text!r} is not a shape",
+                            f"write it as comma-separated sizes, e.g. {option} 28,28,1") from None
+
+
+def _render(report: VerifyReport, quiet: bool) -> None:
+    out = console()
+    for model in report.models:
+        if not quiet:
+            out.print(_table(model))
+        else:
+            out.print(f"{model.verdict.upper():5} {model.path}", markup=False)
+    counts = {v: sum(1 for m in report.models if m.verdict == v) for v in ("pass", "warn", "fail")}
+    out.print(f"{len(report.models)} model(s): {counts['pass']} pass, {counts['warn']} warn, "
+              f"{counts['fail']} fail", markup=False)
+
+
+def _table(model: ModelReport) -> object:
+    from rich.table import Table
+
+    writer = f" (saved by Keras {model.keras_version})" if model.keras_version else ""
+    table = Table(title=f"{model.path}: {model.verdict.upper()}{writer}", title_justify="left",
+                  show_lines=False, expand=False)
+    for column in ("check", "status", "message", "fix"):
+        table.add_column(column, overflow="fold")
+    for check in model.checks:
+        style = STATUS_STYLE.get(check.status, "")
+        table.add_row(check.id, f"[{style}]{check.status}[/{style}]", _plain(check.message),
+                      _plain(check.hint))
+    return table
+
+
+def _plain(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
