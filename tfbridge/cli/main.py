@@ -17,6 +17,7 @@ from tfbridge.cli import (  # noqa: F401  (imported for their registrations)
     setup,
     sync,
     train,
+    verify,
 )
 from tfbridge.cli.app import app
 from tfbridge.errors import TfbridgeError
