@@ -83,11 +83,12 @@ def train_command(
         request,
         script_stdout=sys.stderr if json_output else None,
         progress=lambda message: info(message, silent),
+        on_preflight=lambda preflight: _render_preflight(preflight, silent),
     )
     if json_output:
         print_json(_as_json(result))
     else:
-        _render(result, quiet)
+        _render(result)
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)
 
@@ -112,8 +113,7 @@ def _as_json(result: TrainResult) -> dict[str, Any]:
     }
 
 
-def _render(result: TrainResult, quiet: bool) -> None:
-    _render_preflight(result.preflight, quiet)
+def _render(result: TrainResult) -> None:
     record = result.record
     if record is None:
         info("preflight failed: the script did not run")
@@ -132,6 +132,7 @@ def _render(result: TrainResult, quiet: bool) -> None:
 
 
 def _render_preflight(preflight: Preflight, quiet: bool) -> None:
+    """On stderr, before the script's own output; problems show even with --quiet or --json."""
     for check in preflight.checks:
         if quiet and check.status == "pass":
             continue

@@ -57,8 +57,12 @@ def train(
     *,
     script_stdout: IO[str] | None = None,
     progress: Progress | None = None,
+    on_preflight: Callable[[Preflight], None] | None = None,
 ) -> TrainResult:
-    """Run `request.script`; its output streams live (stdout to `script_stdout` if given)."""
+    """Run `request.script`; its output streams live (stdout to `script_stdout` if given).
+
+    `on_preflight` sees the preflight as soon as it is done, before the script starts.
+    """
     from tfbridge.hardware import detect
     from tfbridge.profiles import default_profile_name, load_profile
 
@@ -69,6 +73,8 @@ def train(
     profile = load_profile(request.profile or default_profile_name(hardware))
     notify(f"preflight: checking the '{profile.name}' environment")
     preflight = run_preflight(profile, hardware, allow_cpu=request.allow_cpu)
+    if on_preflight is not None:
+        on_preflight(preflight)
     if not preflight.ok or preflight.python is None:
         return TrainResult(preflight)
     python = preflight.python
@@ -122,17 +128,29 @@ def _run_script(python: Path, script: Path, args: Sequence[str], stdout: IO[str]
 def _check_models(
     models: list[Path], python: Path, config: ProjectConfig | None, notify: Progress
 ) -> tuple[list[ModelOutcome], list[ModelReport]]:
-    from tfbridge.verify import verify
-
     fingerprints = _fingerprint(models, python, notify)
-    outcomes, reports = [], []
+    reports = _verify(models, config, notify)
+    outcomes = [
+        ModelOutcome(str(model), reports[model].verdict, *fingerprints[model]) for model in models
+    ]
+    return outcomes, [reports[model] for model in models]
+
+
+def _verify(
+    models: list[Path], config: ProjectConfig | None, notify: Progress
+) -> dict[Path, ModelReport]:
+    """Verify with one exam worker per distinct slot contract; the run's own models are trusted
+    (their Lambda code is the user's script), and parity is checked against their fingerprints."""
+    from tfbridge.verify import verify_paths
+
+    by_contract: dict[Contract | None, list[Path]] = {}
     for model in models:
-        notify(f"verifying {model.name}")
-        report = verify(model, contract=_contract_for(model, config), reference_python=python)
-        fingerprint, problem = fingerprints[model]
-        outcomes.append(ModelOutcome(str(model), report.verdict, fingerprint, problem))
-        reports.append(report)
-    return outcomes, reports
+        by_contract.setdefault(_contract_for(model, config), []).append(model)
+    reports: dict[Path, ModelReport] = {}
+    for contract, group in by_contract.items():
+        report = verify_paths(group, contract=contract, trust=True, progress=notify)
+        reports.update(zip(group, report.models, strict=True))
+    return reports
 
 
 def _fingerprint(
