@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ FIXTURES = REPO / "tests" / "fixtures"
 
 # Environments the tests build are cached here between runs (CI runs on the same kind of machine).
 TEST_HOME = Path(os.environ.get("TFBRIDGE_TEST_HOME", Path.home() / ".cache" / "tfbridge-tests"))
+# Everything the tests run, in-process or as a subprocess, finds its environments here.
+os.environ["TFBRIDGE_HOME"] = str(TEST_HOME)
 
 
 @pytest.fixture(scope="session")
@@ -29,12 +33,32 @@ def exam_python(tfbridge_home: Path) -> Path:
         return Path(override)
     from tfbridge.envs import setup_profile
 
-    previous = os.environ.get("TFBRIDGE_HOME")
-    os.environ["TFBRIDGE_HOME"] = str(tfbridge_home)
-    try:
-        return setup_profile("exam").python
-    finally:
-        if previous is None:
-            os.environ.pop("TFBRIDGE_HOME", None)
-        else:
-            os.environ["TFBRIDGE_HOME"] = previous
+    return setup_profile("exam").python
+
+
+def run_tfbridge(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "tfbridge", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    """A user error: the given exit code, one `error:` line closing stderr, no traceback."""
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in done.stderr
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], done.stderr
+    return errors[0]

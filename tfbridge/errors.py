@@ -23,5 +23,6 @@ class TfbridgeError(Exception):
     def one_line(self) -> str:
         text = self.message.rstrip(".") + "."
         if self.hint:
-            text += " " + self.hint.rstrip(".") + "."
+            hint = self.hint.rstrip(".")
+            text += " " + hint[:1].upper() + hint[1:] + "."
         return " ".join(text.split())
