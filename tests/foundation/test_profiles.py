@@ -83,5 +83,5 @@ def test_unknown_profile_lists_the_known_ones() -> None:
 
 def test_malformed_profile_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "broken.yml").write_text("channels: [conda-forge]\ndependencies: [pip]\n")
-    with pytest.raises(TfbridgeError, match="broken.yml is malformed"):
+    with pytest.raises(TfbridgeError, match=r"broken\.yml is malformed"):
         load_profile("broken", tmp_path)
