@@ -32,9 +32,7 @@ def _ensure_sshd(session: nox.Session) -> None:
             env={"DEBIAN_FRONTEND": "noninteractive"},
         )
         return
-    session.error(
-        "the sync tests need OpenSSH's sshd: install openssh-server (sudo apt-get install openssh-server)"
-    )
+    session.error("the sync tests need OpenSSH's sshd: sudo apt-get install openssh-server")
 
 
 @nox.session(python=PYTHON)
