@@ -13,6 +13,7 @@ import io
 import json
 import os
 import queue
+import signal
 import subprocess
 import tempfile
 import threading
@@ -227,11 +228,12 @@ class RuntimeWorker:
     def _raise_died(self, doing: str) -> NoReturn:
         process = self._process
         code = process.wait() if process is not None else None
-        last = _last_meaningful_line(self.stderr_tail())
+        last = _last_error_line(self.stderr_tail())
         self._discard_process()
-        detail = f" ({last})" if last else ""
+        detail = f": {last}" if last else ""
         raise TfbridgeError(
-            f"the TensorFlow worker in {self.python} died while {doing}, exit code {code}{detail}",
+            f"the TensorFlow worker in {self.python} died while {doing} ({_describe_exit(code)})"
+            + detail,
             hint="if a model crashed TensorFlow itself, load it by hand in that environment "
             "to see the full output; other models can still be checked",
         )
@@ -246,9 +248,22 @@ def _pump_lines(stream: IO[str], sink: queue.Queue[str | None]) -> None:
     sink.put(None)
 
 
-def _last_meaningful_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+def _last_error_line(text: str) -> str:
+    """The last line of the worker's log that reports an error, if any (most lines are noise)."""
+    markers = ("Error", "error:", "Fatal", "FATAL", "Abort", "Check failed")
+    lines = [line.strip() for line in text.splitlines() if any(m in line for m in markers)]
     return lines[-1][:300] if lines else ""
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def _model_path(model: Path) -> Path:
