@@ -1,0 +1,135 @@
+"""Preflight with the real exam runtime's package metadata and device list.
+
+Metal cannot run here: the one device seam (`tfbridge.runtime.list_devices`) is replaced only
+where a test simulates a Mac GPU; every other test asks the real TensorFlow 2.9 of the exam runtime.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import tfbridge.runtime
+from tfbridge.hardware import RawFacts, classify, detect
+from tfbridge.profiles import load_profile
+from tfbridge.runtime import Device
+from tfbridge.train.preflight import check_training_env, read_env_packages, run_preflight
+from tfbridge.verify.result import Check
+
+APPLE_SILICON = classify(RawFacts("darwin", "arm64"))
+ROSETTA = classify(RawFacts("darwin", "x86_64", True, frozenset({"sse4_2"})))
+MAC_DEVICES = [
+    Device("/physical_device:CPU:0", "CPU"),
+    Device("/physical_device:GPU:0", "GPU", {"device_name": "METAL"}),
+]
+
+
+def _by_id(checks: list[Check]) -> dict[str, Check]:
+    return {check.id: check for check in checks}
+
+
+@pytest.fixture
+def simulated_mac_gpu(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Replace only the device query; record which interpreters were asked."""
+    asked: list[Path] = []
+
+    def list_devices(python: Path) -> list[Device]:
+        asked.append(python)
+        return MAC_DEVICES
+
+    monkeypatch.setattr(tfbridge.runtime, "list_devices", list_devices)
+    return asked
+
+
+@pytest.mark.runtime
+def test_env_packages_are_read_without_tensorflow(exam_python: Path) -> None:
+    packages = read_env_packages(exam_python)
+    assert packages.python_version.startswith("3.8.")
+    assert packages.tensorflow == "2.9.0"
+    assert packages.versions["keras"] == "2.9.0"
+    assert packages.metal is None
+
+
+@pytest.mark.runtime
+def test_metal_profile_refuses_the_missing_gpu_of_the_real_device_list(exam_python: Path) -> None:
+    preflight = check_training_env(load_profile("metal"), exam_python, detect())
+    assert not preflight.ok
+    assert preflight.device == "CPU"
+    gpu = _by_id(preflight.checks)["device.gpu"]
+    assert gpu.status == "fail"
+    assert gpu.message == (
+        f"TensorFlow in {exam_python} sees no GPU: Metal needs an Apple Silicon Mac and this is "
+        f"{detect().description}"
+    )
+    assert "--allow-cpu" in gpu.hint
+    pair = _by_id(preflight.checks)["env.metal_pair"]
+    assert pair.status == "fail"
+    assert pair.hint == "install tensorflow-metal==0.5.0 (Apple's pair for tensorflow 2.9)"
+
+
+@pytest.mark.runtime
+def test_allow_cpu_turns_the_missing_gpu_into_a_warning(exam_python: Path) -> None:
+    preflight = check_training_env(load_profile("metal"), exam_python, detect(), allow_cpu=True)
+    gpu = _by_id(preflight.checks)["device.gpu"]
+    assert gpu.status == "warn"
+    assert gpu.message.endswith("training on the CPU (--allow-cpu)")
+
+
+@pytest.mark.runtime
+def test_simulated_mac_gpu_passes_the_device_check(
+    exam_python: Path, simulated_mac_gpu: list[Path]
+) -> None:
+    preflight = check_training_env(load_profile("metal"), exam_python, APPLE_SILICON)
+    assert simulated_mac_gpu == [exam_python]
+    assert preflight.device == "GPU (/physical_device:GPU:0)"
+    checks = _by_id(preflight.checks)
+    assert checks["device.gpu"].status == "pass"
+    # The exam runtime really has no tensorflow-metal: only the device query was simulated.
+    assert [c.id for c in preflight.checks if c.status == "fail"] == ["env.metal_pair"]
+
+
+@pytest.mark.runtime
+def test_full_preflight_passes_with_a_gpu_on_the_exam_profile(
+    exam_python: Path, simulated_mac_gpu: list[Path]
+) -> None:
+    preflight = run_preflight(load_profile("exam"), detect())
+    assert preflight.ok, preflight.checks
+    assert preflight.python == exam_python
+    assert [c.id for c in preflight.checks] == ["env.ready", "device.gpu"]
+    assert preflight.device == "GPU (/physical_device:GPU:0)"
+
+
+@pytest.mark.runtime
+def test_an_x86_64_env_on_apple_silicon_gets_the_rosetta_diagnosis(
+    exam_python: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tfbridge.runtime, "list_devices", lambda python: MAC_DEVICES[:1])
+    preflight = check_training_env(load_profile("metal"), exam_python, APPLE_SILICON)
+    checks = _by_id(preflight.checks)
+    assert "its Python is x86_64 (Rosetta 2)" in checks["device.gpu"].message
+    assert checks["hardware.rosetta"].status == "warn"
+    assert checks["hardware.rosetta"].message.startswith("the training environment's Python runs")
+
+
+@pytest.mark.runtime
+def test_rosetta_warning_for_tfbridge_itself(
+    exam_python: Path, simulated_mac_gpu: list[Path]
+) -> None:
+    preflight = check_training_env(load_profile("exam"), exam_python, ROSETTA)
+    rosetta = _by_id(preflight.checks)["hardware.rosetta"]
+    assert rosetta.status == "warn"
+    assert rosetta.message.startswith("tfbridge itself runs under Rosetta 2")
+    assert preflight.ok
+
+
+def test_missing_env_is_a_failed_check_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TFBRIDGE_HOME", str(tmp_path))
+    preflight = run_preflight(load_profile("exam"), detect())
+    assert not preflight.ok
+    assert preflight.python is None
+    [check] = preflight.checks
+    assert (check.id, check.status) == ("env.ready", "fail")
+    assert check.hint == "run `tfbridge setup exam`"
