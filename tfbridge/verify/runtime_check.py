@@ -61,8 +61,9 @@ def _check_one(
     contract: Contract | None,
     trust: bool,
 ) -> None:
-    if not report.readable:
-        report.checks.append(Check("runtime", "skip", "runtime check skipped: unreadable file"))
+    if not report.readable or report.path.is_dir():
+        why = "a directory, not an .h5 file" if report.readable else "an unreadable file"
+        report.checks.append(Check("runtime", "skip", f"runtime check skipped: {why}"))
         return
     unsafe = _unsafe_reason(report)
     if unsafe and not trust:

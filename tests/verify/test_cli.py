@@ -1,0 +1,66 @@
+"""`tfbridge verify` as a user runs it: exit codes, JSON shape, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.verify.conftest import MODELS
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tfbridge", "verify", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_loadable_model_exits_0() -> None:
+    done = run(str(MODELS / "keras-2.9" / "dense_regression.h5"), "--no-runtime")
+    assert done.returncode == 0, done.stderr
+    assert "1 model(s): 1 pass" in done.stdout
+
+
+def test_any_failure_exits_1_and_json_has_the_documented_shape() -> None:
+    done = run(str(MODELS / "keras-2.9" / "dense_regression.h5"),
+               str(MODELS / "keras-3" / "adamw.h5"), "--no-runtime", "--json")
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    verdicts = [model["verdict"] for model in data["models"]]
+    assert verdicts == ["pass", "fail"]
+    for model in data["models"]:
+        assert {"path", "verdict", "checks"} <= set(model)
+        for check in model["checks"]:
+            assert set(check) == {"id", "status", "message", "hint"}
+
+
+def test_directory_expands_to_its_h5_files() -> None:
+    done = run(str(MODELS / "keras-2.9"), "--no-runtime", "--json")
+    paths = [model["path"] for model in json.loads(done.stdout)["models"]]
+    assert len([p for p in paths if p.endswith(".h5")]) == len(
+        list((MODELS / "keras-2.9").rglob("*.h5"))
+    )
+
+
+def test_contract_mismatch_fails() -> None:
+    model = str(MODELS / "keras-2.9" / "dense_regression.h5")
+    assert run(model, "--no-runtime", "--input-shape", "1", "--output-shape", "1").returncode == 0
+    done = run(model, "--no-runtime", "--output-shape", "10", "--json")
+    assert done.returncode == 1
+    checks = json.loads(done.stdout)["models"][0]["checks"]
+    assert any(c["id"] == "contract" and c["status"] == "fail" for c in checks)
+
+
+def test_unreadable_inputs_give_one_line_and_exit_2(tmp_path: object) -> None:
+    for bad in (MODELS / "broken" / "empty.h5", MODELS / "broken" / "not_hdf5.h5",
+                MODELS / "broken" / "truncated.h5", MODELS / "nope.h5"):
+        done = run(str(bad), "--no-runtime")
+        assert done.returncode == 2, (bad, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and bad.name in lines[0]
+
+
+def test_bad_shape_option_is_a_usage_error() -> None:
+    done = run(str(MODELS / "keras-2.9" / "dense_regression.h5"), "--input-shape", "a,b")
+    assert done.returncode == 2 and "--input-shape" in done.stderr
+    assert "Traceback" not in done.stderr
