@@ -6,6 +6,7 @@ side (ssh config, known_hosts, identity) lives in the same directory, never in t
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -40,21 +41,29 @@ class SshServer:
         return self.directory / "id_ed25519"
 
     def session_pids(self) -> list[int]:
-        """The sshd processes serving connections: children of the listener we started."""
-        children = []
+        """The processes serving connections: every descendant of the listener we started."""
+        parents: dict[int, int] = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
                     fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
                 except OSError:
                     continue
-                if int(fields[1]) == self.process.pid:
-                    children.append(int(entry.name))
-        return children
+                parents[int(entry.name)] = int(fields[1])
+        found: list[int] = []
+        frontier = [self.process.pid]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, ppid in parents.items() if ppid == parent]
+            found += children
+            frontier += children
+        return found
 
     def cut_connections(self) -> None:
+        """Kill the sessions (not the listener): the client sees its connection drop."""
         for pid in self.session_pids():
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -65,7 +74,8 @@ def available() -> bool:
     return SSHD.exists() and shutil.which("ssh-keygen") is not None
 
 
-def start(directory: Path) -> SshServer:
+def start(directory: Path, sftp_flags: str = "") -> SshServer:
+    """`sftp_flags="-R"` makes the SFTP server read-only: every write is "permission denied"."""
     directory.mkdir(parents=True, exist_ok=True)
     _keygen(directory / "ssh_host_ed25519_key")
     _keygen(directory / "id_ed25519")
@@ -81,7 +91,7 @@ def start(directory: Path) -> SshServer:
         f"AuthorizedKeysFile {directory / 'authorized_keys'}\n"
         "StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
         "PubkeyAuthentication yes\nUsePAM no\nPermitRootLogin prohibit-password\n"
-        "Subsystem sftp internal-sftp\nLogLevel ERROR\n"
+        f"Subsystem sftp internal-sftp {sftp_flags}\nLogLevel ERROR\n"
     )
     (directory / "ssh_config").write_text(
         f"Host {HOST_ALIAS}\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n"

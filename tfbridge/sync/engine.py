@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from collections.abc import Callable, Sequence
-from contextlib import closing, suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +39,19 @@ def verify_gate(model: Path, contract: Contract) -> ModelReport:
     return verify(model, contract=None if contract.is_empty else contract)
 
 
+@contextmanager
+def connected(target: Target, transport: Transport | None = None) -> Iterator[Transport]:
+    """The given transport (the caller closes it), or a new one closed on exit."""
+    if transport is not None:
+        yield transport
+        return
+    opened = open_transport(target)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
 def open_transport(target: Target) -> Transport:
     if target.is_local:
         from tfbridge.sync.local import LocalTransport
@@ -67,6 +80,7 @@ def sync(
     remote_verify: bool = False,
     progress: ProgressCallback | None = None,
     gate: Gate = verify_gate,
+    transport: Transport | None = None,
 ) -> SyncReport:
     """Gate and send the named slots (all when none are named) over one connection."""
     target = config.require_target()
@@ -79,9 +93,9 @@ def sync(
     prepared = [_prepare(slot, gate, notify) for slot in config.select(list(names))]
     report = SyncReport(target=target.describe(), dry_run=dry_run)
     state_dir = project_state_dir(config.root)
-    with closing(open_transport(target)) as transport:
+    with connected(target, transport) as far:
         for item in prepared:
-            result = _sync_slot(transport, item, report, dry_run=dry_run, force=force,
+            result = _sync_slot(far, item, report, dry_run=dry_run, force=force,
                                 python=target.python if remote_verify else None, notify=notify)
             report.slots.append(result)
             if result.action in {"sent", "renamed"}:

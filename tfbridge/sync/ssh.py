@@ -116,7 +116,7 @@ class SshTransport:
                 self.target.user or (), self.target.host, self.target.port or ()
             )
             port = self.target.port or config.get("Port", 22)
-            return str(config.get("HostName", self.target.host)), int(str(port))
+            return str(config.get("Hostname", self.target.host)), int(str(port))
         except Exception:
             return str(self.target.host), self.target.port or 22
 

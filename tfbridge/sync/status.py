@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import closing
 
 from tfbridge.config import ProjectConfig, Slot
 from tfbridge.paths import project_state_dir
 from tfbridge.sync import ledger
 from tfbridge.sync import slot as slots
-from tfbridge.sync.engine import file_sha256, open_transport
+from tfbridge.sync.engine import connected, file_sha256
 from tfbridge.sync.result import SlotStatus, StatusReport
 from tfbridge.sync.transport import Transport
 
 
-def status(config: ProjectConfig, names: Sequence[str] = ()) -> StatusReport:
+def status(config: ProjectConfig, names: Sequence[str] = (),
+           transport: Transport | None = None) -> StatusReport:
     """Read-only: nothing is created, cleaned or sent."""
     target = config.require_target()
     report = StatusReport(target=target.describe())
     latest = ledger.latest_by_slot(ledger.read(project_state_dir(config.root)), report.target)
-    with closing(open_transport(target)) as transport:
+    with connected(target, transport) as far:
         for slot in config.select(list(names)):
-            report.slots.append(_slot_status(transport, slot, latest.get(slot.name)))
+            report.slots.append(_slot_status(far, slot, latest.get(slot.name)))
     return report
 
 
