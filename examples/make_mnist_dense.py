@@ -7,15 +7,14 @@ Run with the exam runtime's python (Python 3.8, tensorflow==2.9.0), from the rep
 Trained for one epoch on seeded synthetic 28x28 images (no download), so it is small and
 reproducible; it stands in for a real exam answer in the README's quick start.
 """
-from __future__ import print_function
 
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 
 def main(out_path):
