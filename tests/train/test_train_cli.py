@@ -32,6 +32,17 @@ model.fit(x, y, epochs=epochs, validation_split=0.25, verbose=0,
 print("TRAINED", epochs)
 """
 
+SLOT_CONFIG = """
+[target]
+dest = "{target}"
+
+[slots.q1]
+model = "models/tiny.h5"
+remote_dir = "Category1"
+input_shape = [3]
+output_shape = [1]
+"""
+
 # Saves the way a user on a newer Keras would (here: a real Keras 3 file), then fails.
 SAVES_KERAS3_THEN_FAILS = """
 import shutil, sys
@@ -56,16 +67,28 @@ def _checks(model: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.runtime
-def test_train_on_cpu_fingerprints_verifies_and_records_the_model(
+def test_train_on_cpu_fingerprints_verifies_records_and_syncs_the_model(
     exam_python: Path, tmp_path: Path
 ) -> None:
     project = _project(tmp_path, TINY_TRAINING)
+    exam_machine = tmp_path / "exam-machine"
+    exam_machine.mkdir()
+    (project / "tfbridge.toml").write_text(SLOT_CONFIG.format(target=exam_machine))
     untouched = project / "models" / "earlier.h5"
     untouched.parent.mkdir()
     shutil.copy(KERAS29_MODEL, untouched)
 
     done = run_tfbridge(
-        "train", "train.py", "--profile", "exam", "--allow-cpu", "--json", "--", "2", cwd=project
+        "train",
+        "train.py",
+        "--profile",
+        "exam",
+        "--allow-cpu",
+        "--sync",
+        "--json",
+        "--",
+        "2",
+        cwd=project,
     )
 
     assert done.returncode == 0, done.stderr[-3000:]
@@ -87,6 +110,10 @@ def test_train_on_cpu_fingerprints_verifies_and_records_the_model(
     checks = _checks(result["models"][0])
     assert checks["runtime.load"] == "pass"
     assert checks["runtime.parity"] == "pass"
+    assert any(check.startswith("contract") for check in checks), checks  # the slot's contract
+    [sent] = result["sync"]["slots"]
+    assert (sent["slot"], sent["action"]) == ("q1", "sent")
+    assert (exam_machine / "Category1" / "tiny.h5").read_bytes() == model.read_bytes()
 
     listed = run_tfbridge("train", "--list", "--json", cwd=project)
     assert listed.returncode == 0, listed.stderr
