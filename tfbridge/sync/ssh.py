@@ -192,11 +192,16 @@ class SshTransport:
             if progress:
                 progress(done, total)
 
-        self._call(
-            self._sftp.put(local, remote, progress_handler=report, preserve=False),
-            "upload to",
-            remote,
-        )
+        try:
+            self._call(
+                self._sftp.put(local, remote, progress_handler=report, preserve=False),
+                "upload to",
+                remote,
+            )
+        except TransportError as error:
+            if not error.hint:  # a bare SFTP "Failure" while writing is most often a full disk
+                error.hint = "is the disk full there? the slot keeps its previous model"
+            raise
 
     def sha256(self, path: str) -> str:
         quoted = shlex.quote(path)
@@ -221,7 +226,8 @@ class SshTransport:
         except (asyncssh.SFTPOpUnsupported, asyncssh.SFTPFailure):
             pass  # no hard links there (or across devices): copy on the far side instead
         except Exception:
-            self._call(self._sftp.link(source, destination), "link", source)
+            self._call(self._sftp.link(source, destination), "link", source)  # maps the error
+            return
         result = self._run_shell(f"cp {shlex.quote(source)} {shlex.quote(destination)}", b"", None)
         if result.exit_status != 0:
             raise TransportError(
