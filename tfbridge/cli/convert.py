@@ -81,13 +81,14 @@ def _render(report: ConversionReport, quiet: bool) -> None:
         out.print("nothing needed changing: the model was already in Keras 2.9's dialect")
         return
     for change in report.changes:
-        out.print(f"  changed: {change}", markup=False)
+        out.print(f"  changed: {change}", markup=False, soft_wrap=True)
     for item in report.dropped:
         if item.effect == "none":
             continue
         out.print(
             f"  dropped: {item.where}: {item.name}={item.value!r} (affects further training only)",
             markup=False,
+            soft_wrap=True,
         )
     neutral = sum(1 for item in report.dropped if item.effect == "none")
     if neutral:

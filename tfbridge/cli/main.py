@@ -10,6 +10,7 @@ import sys
 # Importing a command module registers its commands on `app`; each keeps heavy imports inside
 # its functions so `tfbridge --help` stays fast.
 from tfbridge.cli import (  # noqa: F401  (imported for their registrations)
+    convert,
     doctor,
     env,
     fingerprint,

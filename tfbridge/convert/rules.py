@@ -51,8 +51,14 @@ class Rules:
         mapped: str | None = self.data["optimizers"]["mapped"].get(lowercase_name)
         return mapped
 
-    def is_neutral_optimizer_arg(self, name: str, value: Any) -> bool:
+    def is_neutral_optimizer_arg(self, name: str, value: Any, config: dict[str, Any]) -> bool:
+        switch = self.data["optimizers"]["neutral_when_off"].get(name)
+        if isinstance(switch, str) and config.get(switch) is False:
+            return True
         return value is None or _listed(self.data["optimizers"]["neutral_args"].get(name), value)
+
+    def is_neutral_loss_or_metric_arg(self, name: str, value: Any) -> bool:
+        return value is None or name in self.data["neutral_loss_and_metric_args"]
 
     @property
     def training_config_keys(self) -> tuple[str, ...]:

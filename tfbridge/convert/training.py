@@ -27,12 +27,12 @@ class TrainingConfigRewriter:
         self.notes = notes
 
     def rewrite(self, training_config: Json) -> Json:
-        out: Json = {}
-        for key, value in training_config.items():
-            if key not in self.rules.training_config_keys:
-                self.notes.change(f"training config: `{key}` left out (Keras 2.9 does not read it)")
-                continue
-            out[key] = value
+        out = {k: v for k, v in training_config.items() if k in self.rules.training_config_keys}
+        unread = [f"`{key}`" for key in training_config if key not in out]
+        if unread:
+            self.notes.change(
+                f"training config: {', '.join(unread)} left out (2.9 never reads them)"
+            )
         out["optimizer_config"] = self.optimizer(training_config.get("optimizer_config"))
         for key in ("loss",):
             if out.get(key) is not None:
@@ -66,7 +66,9 @@ class TrainingConfigRewriter:
         for arg, value in config.items():
             if arg not in known_args:
                 effect: Effect = (
-                    "none" if self.rules.is_neutral_optimizer_arg(arg, value) else "training"
+                    "none"
+                    if self.rules.is_neutral_optimizer_arg(arg, value, config)
+                    else "training"
                 )
                 self.notes.drop(where, arg, value, effect)
             elif arg == "learning_rate" and isinstance(value, dict):
@@ -163,7 +165,8 @@ class TrainingConfigRewriter:
                 if arg in known.args:
                     kept[arg] = item
                 else:
-                    effect: Effect = "none" if item is None else "training"
+                    neutral = self.rules.is_neutral_loss_or_metric_arg(arg, item)
+                    effect: Effect = "none" if neutral else "training"
                     self.notes.drop(f"{where} {class_name}", arg, item, effect)
             out["config"] = kept
         return out
