@@ -150,16 +150,18 @@ def _render_status(report: StatusReport) -> None:
     from rich.table import Table
 
     table = Table(title=f"slots on {report.target}")
-    for column in ("slot", "state", "local", "far side", "last sent", "what to do"):
-        table.add_column(column)
+    for column in ("slot", "state", "local", "far side", "last sent"):
+        table.add_column(column, no_wrap=True)
     for slot in report.slots:
-        table.add_row(
-            slot.slot, slot.state, (slot.local_sha256 or "-")[:12],
-            ", ".join(slot.remote_models) + (f" {slot.remote_sha256[:12]}"
-                                             if slot.remote_sha256 else "") or "-",
-            slot.ledger_time or "-", slot.message,
-        )
+        far = " ".join(slot.remote_models) or "-"
+        if slot.remote_sha256:
+            far += f" {slot.remote_sha256[:8]}"
+        sent = (slot.ledger_time or "-")[:16].replace("T", " ")
+        table.add_row(slot.slot, slot.state, (slot.local_sha256 or "-")[:8], far, sent)
     console().print(table)
+    for slot in report.slots:
+        if slot.state != "in-sync":
+            console().print(f"{slot.slot}: {slot.message}", markup=False)
 
 
 class _TransferProgress:
