@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.verify.conftest import MODELS
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tfbridge", "verify", *args],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_bundled_examples_pass_and_fail() -> None:
+    assert run(str(EXAMPLES / "mnist_dense.h5"), "--no-runtime").returncode == 0
+    done = run(str(EXAMPLES / "keras3_model.h5"), "--no-runtime", "--json")
+    assert done.returncode == 1
+    messages = [c["message"] for c in json.loads(done.stdout)["models"][0]["checks"]]
+    assert any("`batch_shape`" in message for message in messages)
 
 
 def test_loadable_model_exits_0() -> None:
@@ -50,7 +62,7 @@ def test_contract_mismatch_fails() -> None:
     assert any(c["id"] == "contract" and c["status"] == "fail" for c in checks)
 
 
-def test_unreadable_inputs_give_one_line_and_exit_2(tmp_path: object) -> None:
+def test_unreadable_inputs_give_one_line_and_exit_2() -> None:
     for bad in (MODELS / "broken" / "empty.h5", MODELS / "broken" / "not_hdf5.h5",
                 MODELS / "broken" / "truncated.h5", MODELS / "nope.h5"):
         done = run(str(bad), "--no-runtime")
@@ -64,3 +76,23 @@ def test_bad_shape_option_is_a_usage_error() -> None:
     done = run(str(MODELS / "keras-2.9" / "dense_regression.h5"), "--input-shape", "a,b")
     assert done.returncode == 2 and "--input-shape" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_slot_supplies_model_and_contract(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLES / "mnist_dense.h5", tmp_path / "q1.h5")
+    (tmp_path / "tfbridge.toml").write_text(
+        '[slots.q1]\nmodel = "q1.h5"\ninput_shape = [28, 28]\noutput_shape = [10]\n'
+        'output_activation = "softmax"\n\n'
+        '[slots.q2]\nmodel = "q1.h5"\noutput_shape = [3]\noutput_activation = "sigmoid"\n',
+        encoding="utf-8",
+    )
+    done = run("--slot", "q1", "--no-runtime", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    contract = [c for c in json.loads(done.stdout)["models"][0]["checks"] if c["id"] == "contract"]
+    assert [c["status"] for c in contract] == ["pass", "pass", "pass"]
+    done = run("--slot", "q2", "--no-runtime", "--json", cwd=tmp_path)
+    assert done.returncode == 1
+    contract = [c for c in json.loads(done.stdout)["models"][0]["checks"] if c["id"] == "contract"]
+    assert [c["status"] for c in contract] == ["fail", "fail"]
+    done = run("--slot", "q9", "--no-runtime", cwd=tmp_path)
+    assert done.returncode == 2 and "no slot 'q9'" in done.stderr

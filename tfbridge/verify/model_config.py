@@ -166,15 +166,27 @@ class ModelConfigEmulator:
 
     def _lambda(self, config: dict[str, Any], where: str) -> None:
         self.lambda_count += 1
+        function = config.get("function")
         kind = config.get("function_type")
         if kind == "function":
-            text = (f"its function `{config.get('function')}` is looked up by name and Keras "
-                    "2.9 will not find it without custom_objects")
+            text = (f"its function `{function}` is looked up by name and Keras 2.9 will not "
+                    "find it without custom_objects")
             self._fail("model", where, text, FIX_CUSTOM)
             return
-        if kind != "lambda":
+        if kind is None and isinstance(function, dict):
+            # Keras 3 writes {"class_name": "__lambda__", "config": {"code": ...}} and no
+            # `function_type`, which 2.9's Lambda.from_config pops without a default.
+            text = (f"its function is stored in the {self.writer.label} format (no "
+                    "`function_type`): Keras 2.9 fails with KeyError: 'function_type'")
+            self._fail("model", where, text, FIX_CONVERT)
+            inner = function.get("config")
+            function = inner.get("code") if isinstance(inner, dict) else None
+        elif kind != "lambda":
             return
-        code = inspect_lambda(config.get("function"))
+        self._lambda_code(function, where)
+
+    def _lambda_code(self, function: Any, where: str) -> None:
+        code = inspect_lambda(function)
         newer = sorted(code.opcodes - self.knowledge.python_opcodes)
         if code.layout == "py311+":
             text = (f"its bytecode was written by {code.writer}; Python 3.8 in the exam fails "
