@@ -1,0 +1,157 @@
+"""Proof of `tfbridge convert` on every labelled fixture, judged by the REAL TensorFlow 2.9.
+
+For each fixture in tests/fixtures/labels.json (saved by real Keras 2.9 .. 3):
+- not a full-model .h5 (broken, weights-only, .keras zip, SavedModel): a one-line usage error;
+- a custom layer, or a Lambda written by Python 3.11+: refused, naming the reason;
+- anything else: converted, and the exam runtime loads the output with compile=True and predicts
+  what the saver predicted (reference: the fingerprint committed beside the fixture).
+The input's bytes never change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tfbridge.convert import ConversionRefused, convert
+from tfbridge.errors import EXIT_USAGE, TfbridgeError
+from tfbridge.runtime import (
+    ProbeResult,
+    RuntimeWorker,
+    compare_outputs,
+    compare_with_fingerprint,
+    read_fingerprint,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+MODELS = FIXTURES / "models"
+LABELS: dict[str, dict[str, Any]] = json.loads((FIXTURES / "labels.json").read_text())["fixtures"]
+NOT_A_FULL_MODEL_H5 = {"empty", "not-hdf5", "truncated", "weights-only", "keras-zip", "savedmodel"}
+SAVER_ENVS = Path.home() / ".cache" / "tfbridge" / "fixture-envs"
+
+pytestmark = pytest.mark.runtime
+
+
+def expected_outcome(label: dict[str, Any]) -> str:
+    """What convert must do, from what the fixture is (its metadata), not from its result."""
+    if label["category"] in NOT_A_FULL_MODEL_H5:
+        return "unreadable"
+    if label["has_custom_layer"]:
+        return "refused-custom"
+    python = tuple(int(part) for part in (label["python_version"] or "0.0").split(".")[:2])
+    if label["has_lambda"] and python >= (3, 11):
+        return "refused-lambda"
+    return "converted"
+
+
+def sha256(path: Path) -> str:
+    if path.is_dir():
+        return "directory"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def exam_worker(exam_python: Path) -> Iterator[RuntimeWorker]:
+    with RuntimeWorker(exam_python) as worker:
+        yield worker
+
+
+class SaverWorkers:
+    """Saver-env workers, started on demand: only for fixtures with no committed fingerprint yet."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.stack = stack
+        self.workers: dict[str, RuntimeWorker] = {}
+
+    def get(self, saver: str, python: Path) -> RuntimeWorker:
+        if saver not in self.workers:
+            self.workers[saver] = self.stack.enter_context(RuntimeWorker(python))
+        return self.workers[saver]
+
+
+@pytest.fixture(scope="module")
+def saver_workers() -> Iterator[SaverWorkers]:
+    with ExitStack() as stack:
+        yield SaverWorkers(stack)
+
+
+def reference_for(
+    source: Path, label: dict[str, Any], result: ProbeResult, savers: SaverWorkers
+) -> tuple[bool, str]:
+    fingerprint = read_fingerprint(source)
+    if fingerprint is not None and not fingerprint.stale:
+        parity = compare_with_fingerprint(result, fingerprint)
+        return parity.ok, f"vs fingerprint: max_abs={parity.max_abs:.3g} {parity.message}"
+    saver_python = SAVER_ENVS / str(label["saver"]) / "bin" / "python"
+    if not saver_python.exists():
+        pytest.fail(
+            f"no fingerprint beside {source} and no saver env to compute one: "
+            "run `python scripts/fixtures/build.py --fingerprints` and commit the result"
+        )
+    reference = savers.get(str(label["saver"]), saver_python).predict_probes(source, compile=False)
+    assert reference.ok, reference
+    assert reference.digest == result.digest, "the two runtimes fed different probes"
+    parity = compare_outputs(result.outputs, reference.outputs)
+    return parity.ok, f"vs saver env: max_abs={parity.max_abs:.3g} {parity.message}"
+
+
+@pytest.mark.parametrize("fixture", sorted(LABELS), ids=str)
+def test_convert_fixture(
+    fixture: str,
+    tmp_path: Path,
+    exam_worker: RuntimeWorker,
+    saver_workers: SaverWorkers,
+) -> None:
+    label = LABELS[fixture]
+    source = MODELS / fixture
+    before = sha256(source)
+    output = tmp_path / "converted.h5"
+    expected = expected_outcome(label)
+
+    if expected == "unreadable":
+        with pytest.raises(TfbridgeError) as raised:
+            convert(source, output)
+        assert not isinstance(raised.value, ConversionRefused)
+        assert raised.value.exit_code == EXIT_USAGE
+        assert str(source) in raised.value.message
+    elif expected.startswith("refused"):
+        with pytest.raises(ConversionRefused) as refused:
+            convert(source, output)
+        reasons = " ".join(refused.value.reasons)
+        if expected == "refused-custom":
+            assert "not a Keras 2.9 layer" in reasons or "custom class" in reasons, reasons
+        else:
+            assert "(Lambda)" in reasons and "Python 3." in reasons, reasons
+            assert "metal" in refused.value.hint
+    else:
+        report = convert(source, output)
+        assert report.output == output
+        result = exam_worker.predict_probes(output, compile=True)
+        assert result.load.ok, f"TF 2.9 cannot load the converted {fixture}: {result.load.error}"
+        assert result.ok, (result.error_type, result.error_message)
+        ok, detail = reference_for(source, label, result, saver_workers)
+        assert ok, f"{fixture}: converted predictions differ {detail}"
+
+    assert sha256(source) == before, "convert modified its input"
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != output.name]
+    assert leftovers == [], f"temporary files left behind: {leftovers}"
+    if expected != "converted":
+        assert not output.exists()
+
+
+def test_labels_cover_convertible_and_refused_cases() -> None:
+    """The proof above means something only if the fixtures exercise each outcome."""
+    outcomes = {expected_outcome(label) for label in LABELS.values()}
+    assert outcomes >= {"unreadable", "refused-custom", "refused-lambda", "converted"}
+    failing_but_convertible = [
+        name
+        for name, label in LABELS.items()
+        if label["loads"] != "compile" and expected_outcome(label) == "converted"
+    ]
+    assert len(failing_but_convertible) >= 10, failing_but_convertible
