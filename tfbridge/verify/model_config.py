@@ -106,6 +106,11 @@ class ModelConfigEmulator:
             self._nested(key, value, where)
         if known.name in ("Lambda",):
             self._lambda(config, where)
+        if config.get("stateful") is True:
+            text = ("a stateful layer: its recurrent state is not saved in .h5 and starts from "
+                    "zeros in the exam")
+            self.problems.add("state", "warn", where, text, "reset states before predicting, "
+                              "or use stateful=False for the submitted model")
         if known.name in VOCABULARY_LAYERS and not config.get("vocabulary"):
             text = ("its vocabulary is not in the config and `.h5` cannot hold an adapted "
                     "lookup table: in the exam it would load empty and predict garbage")
