@@ -121,15 +121,23 @@ def test_train_on_cpu_fingerprints_verifies_records_and_syncs_the_model(
 
 
 @pytest.mark.runtime
-def test_failed_script_and_unloadable_model_are_recorded_and_exit_1(
+def test_failed_script_and_unloadable_model_are_recorded_not_synced_and_exit_1(
     exam_python: Path, tmp_path: Path
 ) -> None:
     project = _project(tmp_path, SAVES_KERAS3_THEN_FAILS)
+    exam_machine = tmp_path / "exam-machine"
+    exam_machine.mkdir()
+    config = f'[target]\ndest = "{exam_machine}"\n[slots.q1]\nmodel = "keras3.h5"\n'
+    (project / "tfbridge.toml").write_text(config)
 
-    done = run_tfbridge("train", "train.py", "--profile", "exam", "--", KERAS3_MODEL, cwd=project)
+    done = run_tfbridge(
+        "train", "train.py", "--profile", "exam", "--sync", "--", KERAS3_MODEL, cwd=project
+    )
 
     assert done.returncode == 1, done.stderr[-3000:]
     assert "train.py FAILED with exit code 3" in done.stdout
+    assert "--sync sent nothing: --sync: no slot in the config names a model" in done.stderr
+    assert list(exam_machine.iterdir()) == []
     runs = [
         json.loads(line) for line in (project / ".tfbridge" / "runs.jsonl").read_text().splitlines()
     ]

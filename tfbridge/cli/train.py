@@ -110,6 +110,7 @@ def _as_json(result: TrainResult) -> dict[str, Any]:
         "run": result.record,
         "models": result.reports,
         "sync": result.sync,
+        "sync_problem": result.sync_problem,
     }
 
 
@@ -129,6 +130,8 @@ def _render(result: TrainResult) -> None:
         from tfbridge.cli.sync import _render_sync as render_sync
 
         render_sync(result.sync)
+    if result.sync_problem:
+        info(f"--sync sent nothing: {result.sync_problem}")
 
 
 def _render_preflight(preflight: Preflight, quiet: bool) -> None:

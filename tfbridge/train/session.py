@@ -38,16 +38,18 @@ class TrainRequest:
 
 @dataclass
 class TrainResult:
-    """`record` is None when preflight stopped the run before the script started."""
+    """`record` is None when preflight stopped the run before the script started; `sync_problem`
+    says why --sync sent nothing."""
 
     preflight: Preflight
     record: RunRecord | None = None
     reports: list[ModelReport] = field(default_factory=list)
     sync: SyncReport | None = None
+    sync_problem: str = ""
 
     @property
     def ok(self) -> bool:
-        if self.record is None or not self.record.ok:
+        if self.record is None or not self.record.ok or self.sync_problem:
             return False
         return self.sync is None or not self.sync.failed
 
@@ -100,7 +102,10 @@ def train(
     append_run(record)
     result = TrainResult(preflight, record, reports)
     if config is not None and request.sync:
-        result.sync = _sync_verified(config, reports, notify)
+        try:
+            result.sync = _sync_verified(config, reports, notify)
+        except TfbridgeError as error:
+            result.sync_problem = error.one_line()
     return result
 
 
@@ -186,8 +191,11 @@ def _project_config(*, required: bool) -> ProjectConfig | None:
 
 
 def _contract_for(model: Path, config: ProjectConfig | None) -> Contract | None:
-    slot = _slot_names(config, [model])
-    return config.slots[slot[0]].contract if config is not None and slot else None
+    names = _slot_names(config, [model])
+    if config is None or not names:
+        return None
+    contract = config.slots[names[0]].contract
+    return None if contract.is_empty else contract
 
 
 def _slot_names(config: ProjectConfig | None, models: Sequence[Path]) -> list[str]:
