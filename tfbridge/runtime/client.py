@@ -13,6 +13,7 @@ import io
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import tempfile
@@ -33,6 +34,10 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 # Variables that would make the target interpreter import the wrong packages.
 _FOREIGN_PYTHON_VARS = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH")
 _STDERR_TAIL_BYTES = 16_384
+# A Python exception line, a fatal interpreter error, or a fatal TensorFlow log line ("F ...").
+_ERROR_LINE = re.compile(
+    r"^([\w.]+(Error|Exception|Interrupt)\b.*|Fatal Python error.*|\S+ \S+: F .*|.*Check failed.*)$"
+)
 
 
 class RuntimeWorker:
@@ -84,7 +89,7 @@ class RuntimeWorker:
             {"op": "predict_probes", "path": str(path), "compile": compile},
             doing=f"predicting with {path}",
         )
-        return _probe_result(result)
+        return probe_result_from_json(result)
 
     # ------------------------------------------------------------------ process
 
@@ -250,8 +255,7 @@ def _pump_lines(stream: IO[str], sink: queue.Queue[str | None]) -> None:
 
 def _last_error_line(text: str) -> str:
     """The last line of the worker's log that reports an error, if any (most lines are noise)."""
-    markers = ("Error", "error:", "Fatal", "FATAL", "Abort", "Check failed")
-    lines = [line.strip() for line in text.splitlines() if any(m in line for m in markers)]
+    lines = [line.strip() for line in text.splitlines() if _ERROR_LINE.match(line.strip())]
     return lines[-1][:300] if lines else ""
 
 
@@ -281,7 +285,8 @@ def decode_array(data: dict[str, Any]) -> numpy.ndarray:
     return array
 
 
-def _probe_result(data: dict[str, Any]) -> ProbeResult:
+def probe_result_from_json(data: dict[str, Any]) -> ProbeResult:
+    """A ProbeResult from the worker's `predict_probes` result (for callers of the protocol)."""
     error = data.get("error") or {}
     return ProbeResult(
         load=LoadResult.from_json(data["load"]),
@@ -293,3 +298,7 @@ def _probe_result(data: dict[str, Any]) -> ProbeResult:
         error_message=error.get("message"),
         algorithm=data.get("algorithm"),
     )
+
+
+# The name tfbridge.sync.remote_verify imports; new code uses probe_result_from_json.
+_probe_result = probe_result_from_json

@@ -404,12 +404,21 @@ def _encode_array(value):
     }
 
 
-def _predict(model, specs):
+def _predict(tf, model, specs):
     arrays = [_probe_array(spec) for spec in specs]
-    feed = arrays[0] if len(arrays) == 1 else arrays
-    outputs = model.predict(feed, batch_size=specs[0]["shape"][0], verbose=0)
+    tensors = [tf.convert_to_tensor(array) for array in arrays]
+    try:
+        # One eager call on the whole probe batch: ~30x faster than predict() for small models.
+        outputs = model(tensors[0] if len(tensors) == 1 else tensors, training=False)
+    except Exception:
+        feed = arrays[0] if len(arrays) == 1 else arrays
+        outputs = model.predict(feed, batch_size=specs[0]["shape"][0], verbose=0)
     names, values = _output_list(outputs, model)
-    return arrays, names, [_encode_array(v) for v in values]
+    return arrays, names, [_encode_array(_to_numpy(v)) for v in values]
+
+
+def _to_numpy(value):
+    return value.numpy() if hasattr(value, "numpy") else value
 
 
 # ---------------------------------------------------------------- ops
@@ -469,7 +478,7 @@ class Worker(object):
         try:
             specs = _probe_specs(model)
             result["probes"] = specs
-            arrays, names, outputs = _predict(model, specs)
+            arrays, names, outputs = _predict(self.tf, model, specs)
         except Exception as error:
             result["error"] = _error_payload(error)
             return result
