@@ -169,7 +169,7 @@ def _render_runs(runs: list[RunRecord]) -> None:
     for run in runs:
         models = ", ".join(f"{Path(m.path).name}: {m.verdict}" for m in run.models) or "-"
         table.add_row(
-            run.started_at,
+            run.started_at[:16].replace("T", " "),
             Path(run.script).name,
             run.profile,
             run.device,
