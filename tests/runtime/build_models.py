@@ -44,6 +44,12 @@ def int_embedding():
     return tf.keras.Model(tokens, layers.Dense(2)(hidden))
 
 
+def category_ids():
+    ids = tf.keras.Input((3,), dtype="int32")
+    encoded = layers.CategoryEncoding(num_tokens=4, output_mode="multi_hot")(ids)
+    return tf.keras.Model(ids, layers.Dense(2)(encoded))
+
+
 def string_input():
     text = tf.keras.Input((1,), dtype=tf.string)
     ids = layers.Hashing(num_bins=16)(text)
@@ -88,6 +94,7 @@ if __name__ == "__main__":
     save(dense(), "dense", loss="categorical_crossentropy")
     save(float_embedding(), "float_embedding", loss="binary_crossentropy")
     save(int_embedding(), "int_embedding")
+    save(category_ids(), "category_ids")
     save(string_input(), "string_input")
     save(multi_io(), "multi_io")
     save(with_lambda(_printing), "printing")

@@ -88,7 +88,7 @@ def test_probes_are_identical_across_worker_processes(
         np.testing.assert_array_equal(a, b)
 
 
-def test_embedding_inputs_stay_inside_input_dim(
+def test_integer_ids_stay_inside_what_their_layer_accepts(
     exam_worker: RuntimeWorker, exam_models: Path
 ) -> None:
     # Embedding(7) on an int32 input: an id >= 7 would make TensorFlow raise, not predict.
@@ -101,6 +101,10 @@ def test_embedding_inputs_stay_inside_input_dim(
     floats = exam_worker.predict_probes(exam_models / "float_embedding.h5")
     assert floats.ok, floats.error_message
     assert [(p.dtype, p.kind, p.high) for p in floats.inputs] == [("float32", "index", 50)]
+    # CategoryEncoding(num_tokens=4) rejects ids >= 4.
+    categories = exam_worker.predict_probes(exam_models / "category_ids.h5")
+    assert categories.ok, categories.error_message
+    assert [(p.kind, p.high) for p in categories.inputs] == [("index", 4)]
     mixed = exam_worker.predict_probes(exam_models / "multi_io.h5")
     assert [(p.name, p.kind, p.high) for p in mixed.inputs] == [
         ("features", "uniform", None),

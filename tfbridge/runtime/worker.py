@@ -175,10 +175,11 @@ class ModelSlot(object):
         return self.model
 
     def _drop(self):
-        keras, had_model = self.keras, self.model is not None
+        # A failed load can leave layers behind too, so clear after any attempt.
+        keras, attempted = self.keras, self.key is not None
         self.model = self.error = self.key = self.keras = None
         gc.collect()
-        if had_model:
+        if attempted and keras is not None:
             _clear_session(keras)
 
 
@@ -285,8 +286,14 @@ def _consumers(tensor, depth=0):
     return found
 
 
-def _is_embedding(layer):
-    return type(layer).__name__ == "Embedding" and hasattr(layer, "input_dim")
+def _index_bound(layer):
+    """How many ids a layer taking integer ids accepts (Embedding, CategoryEncoding), else None."""
+    name = type(layer).__name__
+    if name == "Embedding" and getattr(layer, "input_dim", None):
+        return int(layer.input_dim)
+    if name == "CategoryEncoding" and getattr(layer, "num_tokens", None):
+        return int(layer.num_tokens)
+    return None
 
 
 def _all_layers(model):
@@ -304,11 +311,11 @@ def _probe_kind(tensor, dtype, model):
         return "string", None
     if dtype == "bool":
         return "bool", None
-    direct = [int(layer.input_dim) for layer in _consumers(tensor) if _is_embedding(layer)]
+    direct = [b for b in map(_index_bound, _consumers(tensor)) if b]
     if direct:
         return "index", min(direct)
     if "int" in dtype:
-        anywhere = [int(layer.input_dim) for layer in _all_layers(model) if _is_embedding(layer)]
+        anywhere = [b for b in map(_index_bound, _all_layers(model)) if b]
         return "index", min(anywhere) if anywhere else DEFAULT_INDEX_HIGH
     return "uniform", None
 
