@@ -21,7 +21,8 @@ import numpy as np
 import tensorflow as tf
 from tfbridge_keras import ExamCheckpoint, exam_optimizer
 
-epochs = int(sys.argv[1])
+assert sys.argv[1] == "--epochs", sys.argv
+epochs = int(sys.argv[2])
 x = np.random.RandomState(0).uniform(-1, 1, size=(64, 3)).astype("float32")
 y = x.sum(axis=1, keepdims=True)
 model = tf.keras.Sequential([tf.keras.layers.Dense(4, activation="relu", input_shape=(3,)),
@@ -87,6 +88,7 @@ def test_train_on_cpu_fingerprints_verifies_records_and_syncs_the_model(
         "--sync",
         "--json",
         "--",
+        "--epochs",
         "2",
         cwd=project,
     )
@@ -99,7 +101,7 @@ def test_train_on_cpu_fingerprints_verifies_records_and_syncs_the_model(
     assert run["exit_code"] == 0
     assert run["profile"] == "exam"
     assert run["device"] == "CPU"
-    assert run["args"] == ["2"]
+    assert run["args"] == ["--epochs", "2"]
     model = project / "models" / "tiny.h5"
     assert [m["path"] for m in run["models"]] == [str(model)]
     assert run["models"][0]["verdict"] == "pass"
