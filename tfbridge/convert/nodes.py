@@ -39,7 +39,15 @@ def _kwargs(kwargs: dict[str, Any], nested_models: set[str]) -> dict[str, Any]:
             return {key: convert(item) for key, item in value.items()}
         return value
 
-    return {key: convert(value) for key, value in kwargs.items()}
+    # Keras 3 records `mask=None` on calls of layers whose Keras 2.9 `call` has no `mask`
+    # parameter (BatchNormalization); None is every layer's default, so leave it out.
+    return {key: convert(value) for key, value in kwargs.items() if not _no_mask(key, value)}
+
+
+def _no_mask(key: str, value: Any) -> bool:
+    if key != "mask":
+        return False
+    return value is None or (isinstance(value, list) and all(item is None for item in value))
 
 
 def keras3_node_to_legacy(
