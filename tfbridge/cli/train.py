@@ -153,8 +153,11 @@ def _render_models(result: TrainResult) -> None:
     table = Table("model", "verdict", "fingerprint", "first problem")
     for outcome, report in zip(result.record.models, result.reports, strict=True):
         problems = [c for c in report.checks if c.status in ("fail", "warn")]
-        first = f"{problems[0].id}: {problems[0].message}" if problems else ""
-        fingerprint = "written" if outcome.fingerprint else f"none: {outcome.problem}"
+        first = outcome.problem
+        if problems:
+            more = f" (+{len(problems) - 1} more: `tfbridge verify`)" if len(problems) > 1 else ""
+            first = f"{problems[0].id}: {problems[0].message}{more}"
+        fingerprint = "written" if outcome.fingerprint else "none"
         table.add_row(outcome.path, outcome.verdict, fingerprint, first)
     console().print(table)
 
