@@ -43,7 +43,9 @@ _ERROR_LINE = re.compile(
 class RuntimeWorker:
     """`with RuntimeWorker(python) as worker: worker.load(model)` — one process, many models.
 
-    `timeout` bounds TensorFlow's import and every single request, in seconds.
+    `timeout` bounds TensorFlow's import and every single request, in seconds. A worker that
+    died or timed out is replaced by a fresh one on the next request. Not thread-safe: one
+    caller at a time.
     """
 
     def __init__(self, python: Path, *, timeout: float = 600.0) -> None:
@@ -52,7 +54,6 @@ class RuntimeWorker:
         self._process: subprocess.Popen[str] | None = None
         self._responses: queue.Queue[str | None] = queue.Queue()
         self._log_path: Path | None = None
-        self._hello: dict[str, Any] = {}
         self._next_id = 0
 
     def __enter__(self) -> RuntimeWorker:
@@ -109,7 +110,6 @@ class RuntimeWorker:
                 hint="point --python at an environment with TensorFlow, "
                 "or run `tfbridge setup exam` for the exam runtime",
             )
-        self._hello = hello
 
     def close(self) -> None:
         process = self._process
