@@ -153,8 +153,9 @@ def _no_gpu_cause(preflight: Preflight, hardware: Hardware) -> str:
     if packages is not None and packages.machine != "arm64":
         return f"its Python is {packages.machine} (Rosetta 2), and Metal needs an arm64 Python"
     if packages is not None and packages.metal is None:
-        wanted = metal_for(packages.tensorflow or "") or "a matching release"
-        return f"tensorflow-metal is not installed (install tensorflow-metal=={wanted})"
+        wanted = metal_for(packages.tensorflow or "")
+        fix = f" (install tensorflow-metal=={wanted})" if wanted else ""
+        return f"tensorflow-metal is not installed{fix}"
     return "tensorflow-metal is installed but registered no device (macOS 12.0+ is required)"
 
 
