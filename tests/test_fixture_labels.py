@@ -15,7 +15,7 @@ import pytest
 if sys.version_info >= (3, 11):
     import tomllib
 else:
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -26,13 +26,29 @@ SAVERS_FILE = REPO / "scripts" / "fixtures" / "savers.toml"
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
 
 MODEL_CATEGORIES = {
-    "dense-regression", "cnn-classifier", "cnn-augmented", "nlp-lstm-binary",
-    "nlp-gru-multiclass", "timeseries-conv1d", "timeseries-lambda", "functional-multi-input",
-    "nested-sequential", "custom-layer", "lr-schedule", "normalization", "adamw",
-    "ignore-class-loss", "uncompiled",
+    "dense-regression",
+    "cnn-classifier",
+    "cnn-augmented",
+    "nlp-lstm-binary",
+    "nlp-gru-multiclass",
+    "timeseries-conv1d",
+    "timeseries-lambda",
+    "functional-multi-input",
+    "nested-sequential",
+    "custom-layer",
+    "lr-schedule",
+    "normalization",
+    "adamw",
+    "ignore-class-loss",
+    "uncompiled",
 }
 INPUT_CATEGORIES = {
-    "weights-only", "keras-zip", "savedmodel", "not-hdf5", "empty", "truncated",
+    "weights-only",
+    "keras-zip",
+    "savedmodel",
+    "not-hdf5",
+    "empty",
+    "truncated",
 }
 
 
