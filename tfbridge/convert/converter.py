@@ -47,6 +47,8 @@ def convert(
         notes = Notes()
         keras_version = read_text_attr(model_file, "keras_version")
         model_config, training_config = _rewrite_configs(model_file, source, notes, drop_optimizer)
+        if "model_weights" not in model_file:
+            raise TfbridgeError(f"{source} has a model config but no `model_weights` group")
         if top_level_weight_count(model_file):
             notes.refuse("the model has top-level weights of its own (a subclassed model)")
         if notes.refusals:

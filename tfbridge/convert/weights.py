@@ -100,15 +100,10 @@ def copy_optimizer_weights(source: Any, target: Any) -> None:
         source.copy(source["optimizer_weights"], target, "optimizer_weights")
 
 
-def is_weights_only_file(source: Any) -> bool:
-    return "model_config" not in source.attrs
-
-
 __all__ = [
     "LayerWeights",
     "copy_optimizer_weights",
     "copy_weights",
-    "is_weights_only_file",
     "legacy_weight_name",
     "read_layout",
     "top_level_weight_count",
