@@ -14,7 +14,10 @@ if TYPE_CHECKING:
     from tfbridge.convert import ConversionRefused, ConversionReport
 
 SourceArgument = Annotated[
-    Path, typer.Argument(help="The .h5 model to convert (never modified).", show_default=False)
+    Path,
+    typer.Argument(
+        help="The .h5 model to convert (never modified).", metavar="IN.h5", show_default=False
+    ),
 ]
 OutputOption = Annotated[
     Path | None,
