@@ -93,7 +93,7 @@ def _sync(names: list[str], dry_run: bool, force: bool, remote_verify: bool,
     if json_output:
         print_json(report)
     else:
-        _render_sync(report)
+        render_sync(report)
     if report.failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -127,7 +127,7 @@ def _rollback(names: list[str], dry_run: bool, json_output: bool, quiet: bool) -
                         markup=False)
 
 
-def _render_sync(report: SyncReport) -> None:
+def render_sync(report: SyncReport) -> None:
     from rich.table import Table
 
     table = Table(title=f"sync to {report.target}" + (" (dry run)" if report.dry_run else ""))

@@ -127,7 +127,7 @@ def _render(result: TrainResult) -> None:
         markup=False,
     )
     if result.sync is not None:
-        from tfbridge.cli.sync import _render_sync as render_sync
+        from tfbridge.cli.sync import render_sync
 
         render_sync(result.sync)
     if result.sync_problem:

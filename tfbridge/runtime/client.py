@@ -298,7 +298,3 @@ def probe_result_from_json(data: dict[str, Any]) -> ProbeResult:
         error_message=error.get("message"),
         algorithm=data.get("algorithm"),
     )
-
-
-# The name tfbridge.sync.remote_verify imports; new code uses probe_result_from_json.
-_probe_result = probe_result_from_json

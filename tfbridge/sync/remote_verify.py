@@ -93,12 +93,12 @@ def _verdict(hello: dict[str, Any], response: dict[str, Any] | None) -> RemoteVe
 def _with_parity(verdict: RemoteVerdict, result: dict[str, Any],
                  reference: Path) -> RemoteVerdict:
     from tfbridge.runtime import compare_with_fingerprint, read_fingerprint
-    from tfbridge.runtime.client import _probe_result
+    from tfbridge.runtime.client import probe_result_from_json
 
     fingerprint = read_fingerprint(reference)
     if fingerprint is None or fingerprint.stale:
         return verdict
-    parity = compare_with_fingerprint(_probe_result(result), fingerprint)
+    parity = compare_with_fingerprint(probe_result_from_json(result), fingerprint)
     if parity.ok:
         verdict.message += f"; outputs match the fingerprint (max abs diff {parity.max_abs:.2g})"
         return verdict
