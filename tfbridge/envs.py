@@ -14,7 +14,8 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -222,7 +223,7 @@ def _build_venv(
     machine = "arm64" if profile.gpu_required and hardware.system == "darwin" else None
     interpreter = find_interpreter(profile.python, explicit=python, machine=machine)
     aside = _aside_dir(target)
-    try:
+    with _removed_on_failure(aside):
         say(f"creating a Python {interpreter.version} venv from {interpreter.path}")
         run_uv(
             ["venv", "--quiet", "--relocatable", "--python", interpreter.path, aside],
@@ -234,9 +235,6 @@ def _build_venv(
             what=f"installing the '{profile.name}' lock",
         )
         return _finish(profile, lock, aside, target, "venv", say)
-    except BaseException:
-        _remove_tree(aside)
-        raise
 
 
 def _build_conda(
@@ -250,12 +248,19 @@ def _build_conda(
     # conda environments hard-code their prefix, so they are built in place; the marker, written
     # last, is still what makes one ready.
     _remove_tree(target)
-    try:
+    with _removed_on_failure(target):
         say(f"installing {lock.name} with conda-lock")
         run_conda_lock(install_command(lock, target))
         return _finish(profile, lock, target, target, "conda", say)
+
+
+@contextmanager
+def _removed_on_failure(path: Path) -> Iterator[None]:
+    """A build that fails or is interrupted leaves nothing behind."""
+    try:
+        yield
     except BaseException:
-        _remove_tree(target)
+        _remove_tree(path)
         raise
 
 
