@@ -24,6 +24,8 @@ LABELS_PATH = FIXTURES / "labels.json"
 LABEL_SCRIPT = REPO / "scripts" / "fixtures" / "label.py"
 SAVERS_FILE = REPO / "scripts" / "fixtures" / "savers.toml"
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
+# No model to run (weights only), or one even its saver cannot load without custom_objects.
+NO_FINGERPRINT = {"weights-only", "custom-layer"}
 
 MODEL_CATEGORIES = {
     "dense-regression",
@@ -119,3 +121,19 @@ def test_saver_metadata_matches_what_the_files_say() -> None:
 def test_fixtures_stay_small() -> None:
     total = sum(path.stat().st_size for path in MODELS_ROOT.rglob("*") if path.is_file())
     assert 0 < total < MAX_TOTAL_BYTES
+
+
+def test_every_model_a_saver_can_run_has_a_current_fingerprint() -> None:
+    from tfbridge.runtime.fingerprint import read_fingerprint
+
+    needing = [
+        rel
+        for rel, entry in committed().items()
+        if entry["saver"] is not None
+        and rel.endswith(".h5")
+        and entry["category"] not in NO_FINGERPRINT
+    ]
+    fingerprints = {rel: read_fingerprint(MODELS_ROOT / rel) for rel in needing}
+    missing = sorted(rel for rel, found in fingerprints.items() if found is None)
+    stale = sorted(rel for rel, found in fingerprints.items() if found and found.stale)
+    assert (missing, stale) == ([], [])
