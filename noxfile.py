@@ -70,6 +70,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks (figures printed, never asserted): setup, verify, sync."""
     _ensure_sshd(session)
     session.install("-e", ".[test]")
+    session.run("tfbridge", "setup", "exam")
     for script in sorted(Path("scripts").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
 

@@ -22,12 +22,14 @@ def main(out_path):
     rng = np.random.RandomState(0)
     images = rng.rand(256, 28, 28).astype("float32")
     labels = rng.randint(0, 10, size=(256,))
-    model = tf.keras.Sequential([
-        tf.keras.layers.InputLayer(input_shape=(28, 28)),
-        tf.keras.layers.Flatten(),
-        tf.keras.layers.Dense(16, activation="relu"),
-        tf.keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.layers.InputLayer(input_shape=(28, 28)),
+            tf.keras.layers.Flatten(),
+            tf.keras.layers.Dense(16, activation="relu"),
+            tf.keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(images, labels, epochs=1, batch_size=64, verbose=0)
     model.save(out_path)

@@ -50,8 +50,16 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tfbridge-bench-sync-") as scratch:
         work = Path(scratch)
-        subprocess.run([str(exam_python()), str(REPO / "tests/sync/make_models.py"),
-                        str(work / "models"), str(args.units)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(exam_python()),
+                str(REPO / "tests/sync/make_models.py"),
+                str(work / "models"),
+                str(args.units),
+            ],
+            check=True,
+            capture_output=True,
+        )
         model = work / "models" / "big.h5"
         server = sshd_server.start(work / "sshd")
         try:
@@ -79,8 +87,17 @@ def run(work: Path, model: Path, server: sshd_server.SshServer, repeats: int) ->
             leftover.unlink()
 
     def scp() -> None:
-        subprocess.run(["scp", "-q", "-F", str(server.client_config), str(model),
-                        f"{sshd_server.HOST_ALIAS}:{exam}/scp-copy.h5"], check=True)
+        subprocess.run(
+            [
+                "scp",
+                "-q",
+                "-F",
+                str(server.client_config),
+                str(model),
+                f"{sshd_server.HOST_ALIAS}:{exam}/scp-copy.h5",
+            ],
+            check=True,
+        )
 
     scp_times, sync_times, noop_times = [], [], []
     for _ in range(repeats):
@@ -96,8 +113,10 @@ def run(work: Path, model: Path, server: sshd_server.SshServer, repeats: int) ->
     scp_s, sync_s, noop_s = (statistics.median(t) for t in (scp_times, sync_times, noop_times))
     print(f"model: {size_mb:.1f} MB, {repeats} repeats, medians")
     print(f"scp:                 {scp_s:.2f} s ({size_mb / scp_s:.0f} MB/s)")
-    print(f"tfbridge sync:       {sync_s:.2f} s (verify gate {gate:.2f} s, upload, far-side "
-          "sha256, rename)")
+    print(
+        f"tfbridge sync:       {sync_s:.2f} s (verify gate {gate:.2f} s, upload, far-side "
+        "sha256, rename)"
+    )
     print(f"ratio sync/scp:      {sync_s / scp_s:.2f}")
     print(f"no-op re-sync:       {noop_s:.2f} s")
 

@@ -51,8 +51,9 @@ def exam_python(explicit: str | None) -> Path:
 
 def build(python: Path, path: Path, width: int) -> Path:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run([str(python), "-c", BUILD, str(path), str(width)], check=True, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [str(python), "-c", BUILD, str(path), str(width)], check=True, env=env, capture_output=True
+    )
     return path
 
 
@@ -98,8 +99,10 @@ def main() -> None:
     print(f"static verify, ~100 KB model: {small_s * 1000:.1f} ms (median of {args.repeat})")
     print(f"static verify, ~100 MB model: {big_s * 1000:.1f} ms (median of {args.repeat})")
     print(f"ratio big/small: {big_s / small_s:.2f}")
-    print(f"exam runtime load_model (compile=True) of the ~100 MB model, warm worker: "
-          f"{load_s * 1000:.0f} ms (median of 3)")
+    print(
+        f"exam runtime load_model (compile=True) of the ~100 MB model, warm worker: "
+        f"{load_s * 1000:.0f} ms (median of 3)"
+    )
     print(f"ratio runtime load / static verify (same model): {load_s / big_s:.1f}")
 
 

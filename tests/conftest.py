@@ -28,9 +28,6 @@ def tfbridge_home() -> Path:
 @pytest.fixture(scope="session")
 def exam_python(tfbridge_home: Path) -> Path:
     """The exam env's interpreter, built for real by `tfbridge setup exam` (a no-op when cached)."""
-    override = os.environ.get("TFBRIDGE_TEST_EXAM_PYTHON")
-    if override:
-        return Path(override)
     from tfbridge.envs import setup_profile
 
     return setup_profile("exam").python

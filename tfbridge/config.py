@@ -191,8 +191,9 @@ def _parse_target(table: Any, source: Path, root: Path) -> Target | None:
         raise _bad(source, "target.dest", 'is required: "user@host:path" or a local directory')
     user, host, path = parse_dest(dest.strip())
     port = table.get("port")
-    if port is not None and (not isinstance(port, int) or isinstance(port, bool)
-                             or not 0 < port < 65536):
+    if port is not None and (
+        not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536
+    ):
         raise _bad(source, "target.port", "must be a port number between 1 and 65535")
     python = table.get("python")
     if python is not None and (not isinstance(python, str) or not python.strip()):
@@ -211,7 +212,7 @@ def _parse_slot(name: str, table: Any, source: Path, root: Path) -> Slot:
     if name in RESERVED_SLOT_NAMES:
         raise _bad(source, key, f"is reserved for `tfbridge sync {name}`; rename the slot")
     if not isinstance(table, Mapping):
-        raise _bad(source, key, "must be a table with at least `model = \"path/to/model.h5\"`")
+        raise _bad(source, key, 'must be a table with at least `model = "path/to/model.h5"`')
     _reject_unknown(table, _SLOT_KEYS, source, key)
     model = table.get("model")
     if not isinstance(model, str) or not model.endswith(".h5"):
@@ -265,8 +266,9 @@ def _parse_activation(value: Any, source: Path, key: str) -> str | None:
     return value.strip()
 
 
-def _reject_unknown(table: Mapping[str, Any], allowed: frozenset[str] | set[str],
-                    source: Path, prefix: str) -> None:
+def _reject_unknown(
+    table: Mapping[str, Any], allowed: frozenset[str] | set[str], source: Path, prefix: str
+) -> None:
     for key in table:
         if key not in allowed:
             where = f"{prefix}.{key}" if prefix else key
@@ -289,7 +291,7 @@ def _bad(source: Path, key: str, problem: str) -> TfbridgeError:
     return TfbridgeError(f"{source}: `{key}` {problem}")
 
 
-EXAMPLE_CONFIG = '''\
+EXAMPLE_CONFIG = """\
 # tfbridge project configuration: where `tfbridge sync` puts each exam model.
 
 [target]
@@ -312,7 +314,7 @@ remote_dir = "Category1"                     # directory under the target path (
 input_shape = [28, 28]
 output_shape = [10]
 output_activation = "softmax"
-'''
+"""
 
 
 def write_example_config(directory: Path) -> Path:

@@ -12,6 +12,7 @@ does with an argument it does not know ("raise" or "ignore"). The policy comes f
 `__init__` chain and is then checked by experiment: build the class, take its config, add an
 unknown argument and call `from_config` as the loader does.
 """
+
 from __future__ import print_function
 
 import ast
@@ -41,16 +42,52 @@ PROBE_NAME = "TfbridgeNoSuchClass"
 
 # Values for required constructor arguments, so the experiment can build the class.
 DUMMY_VALUES = {
-    "units": 2, "filters": 2, "kernel_size": 2, "pool_size": 2, "rate": 0.5, "stddev": 0.1,
-    "input_dim": 4, "output_dim": 2, "num_heads": 2, "key_dim": 2, "n": 2, "dims": (1,),
-    "target_shape": (1,), "size": 2, "cropping": 1, "padding": 1, "axis": -1,
-    "height": 2, "width": 2, "factor": 0.1, "height_factor": 0.1, "scale": 1.0,
-    "num_tokens": 4, "max_tokens": 4, "num_bins": 2, "bin_boundaries": [0.0],
-    "depth_multiplier": 1, "l1": 0.01, "l2": 0.01, "max_value": 1.0, "min_value": 0.0,
-    "initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.9,
-    "boundaries": [10], "values": [0.1, 0.01], "first_decay_steps": 10,
-    "learning_rate": 0.1, "name": "probe", "thresholds": 0.5, "num_classes": 2,
-    "function": None, "lr": 0.1, "num_thresholds": 3, "sigma": 1.0, "k": 1,
+    "units": 2,
+    "filters": 2,
+    "kernel_size": 2,
+    "pool_size": 2,
+    "rate": 0.5,
+    "stddev": 0.1,
+    "input_dim": 4,
+    "output_dim": 2,
+    "num_heads": 2,
+    "key_dim": 2,
+    "n": 2,
+    "dims": (1,),
+    "target_shape": (1,),
+    "size": 2,
+    "cropping": 1,
+    "padding": 1,
+    "axis": -1,
+    "height": 2,
+    "width": 2,
+    "factor": 0.1,
+    "height_factor": 0.1,
+    "scale": 1.0,
+    "num_tokens": 4,
+    "max_tokens": 4,
+    "num_bins": 2,
+    "bin_boundaries": [0.0],
+    "depth_multiplier": 1,
+    "l1": 0.01,
+    "l2": 0.01,
+    "max_value": 1.0,
+    "min_value": 0.0,
+    "initial_learning_rate": 0.1,
+    "decay_steps": 10,
+    "decay_rate": 0.9,
+    "boundaries": [10],
+    "values": [0.1, 0.01],
+    "first_decay_steps": 10,
+    "learning_rate": 0.1,
+    "name": "probe",
+    "thresholds": 0.5,
+    "num_classes": 2,
+    "function": None,
+    "lr": 0.1,
+    "num_thresholds": 3,
+    "sigma": 1.0,
+    "k": 1,
 }
 
 
@@ -163,8 +200,12 @@ def _keys_taken_from(func, variable):
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             target = node.func
-            if (isinstance(target, ast.Attribute) and target.attr in ("pop", "get")
-                    and isinstance(target.value, ast.Name) and target.value.id == variable):
+            if (
+                isinstance(target, ast.Attribute)
+                and target.attr in ("pop", "get")
+                and isinstance(target.value, ast.Name)
+                and target.value.id == variable
+            ):
                 keys.update(_string_args(node)[:1])
             elif any(isinstance(a, ast.Name) and a.id == variable for a in node.args):
                 keys.update(_string_args(node))
@@ -174,10 +215,16 @@ def _keys_taken_from(func, variable):
                 keys.add(node.left.value)
         elif isinstance(node, ast.Delete):
             for target in node.targets:
-                if (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
-                        and target.value.id == variable):
-                    keys.update(n.value for n in ast.walk(target.slice)
-                                if isinstance(n, ast.Constant) and isinstance(n.value, str))
+                if (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == variable
+                ):
+                    keys.update(
+                        n.value
+                        for n in ast.walk(target.slice)
+                        if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                    )
     return keys
 
 

@@ -53,8 +53,9 @@ def models(exam_python: Path) -> dict[str, Path]:
     directory = MODEL_CACHE / key
     if not (directory / "big.h5").is_file():
         staging = MODEL_CACHE / f".{key}-{os.getpid()}"
-        subprocess.run([str(exam_python), str(MODEL_SCRIPT), str(staging)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(exam_python), str(MODEL_SCRIPT), str(staging)], check=True, capture_output=True
+        )
         if directory.exists():  # another session made them meanwhile
             shutil.rmtree(staging)
         else:
@@ -86,8 +87,12 @@ ProjectMaker = Callable[..., Path]
 def make_project(tmp_path: Path, models: dict[str, Path]) -> ProjectMaker:
     """make_project(dest, slots={"q1": ("first", "Category1")}, python=None) -> project root."""
 
-    def make(dest: str, slots: dict[str, tuple[str, str]] | None = None,
-             python: str | None = None, extra: str = "") -> Path:
+    def make(
+        dest: str,
+        slots: dict[str, tuple[str, str]] | None = None,
+        python: str | None = None,
+        extra: str = "",
+    ) -> Path:
         root = tmp_path / "project"
         (root / "models").mkdir(parents=True, exist_ok=True)
         lines = ["[target]", f'dest = "{dest}"']
@@ -95,9 +100,14 @@ def make_project(tmp_path: Path, models: dict[str, Path]) -> ProjectMaker:
             lines.append(f'python = "{python}"')
         for name, (model, remote_dir) in (slots or {"q1": ("first", "Category1")}).items():
             shutil.copy(models[model], root / "models" / f"{name}.h5")
-            lines += [f"[slots.{name}]", f'model = "models/{name}.h5"',
-                      f'remote_dir = "{remote_dir}"', "input_shape = [28, 28]",
-                      "output_shape = [10]", 'output_activation = "softmax"']
+            lines += [
+                f"[slots.{name}]",
+                f'model = "models/{name}.h5"',
+                f'remote_dir = "{remote_dir}"',
+                "input_shape = [28, 28]",
+                "output_shape = [10]",
+                'output_activation = "softmax"',
+            ]
         (root / "tfbridge.toml").write_text("\n".join(lines) + "\n" + extra)
         return root
 

@@ -1,6 +1,6 @@
 """Save small real Keras models for the sync tests. Runs INSIDE a TensorFlow env (Python 3.8 ok):
 
-    python make_models.py OUT_DIR [big_units]
+python make_models.py OUT_DIR [big_units]
 """
 
 import os

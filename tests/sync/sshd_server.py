@@ -104,7 +104,8 @@ def start(directory: Path, sftp_flags: str = "") -> SshServer:
     log = (directory / "sshd.log").open("wb")
     process = subprocess.Popen(
         [str(SSHD), "-D", "-e", "-f", str(directory / "sshd_config")],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     _wait_for_port(port, process, directory / "sshd.log")
     return SshServer(directory, port, user, process)

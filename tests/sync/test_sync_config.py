@@ -23,27 +23,41 @@ def _write(root: Path, text: str, name: str = "tfbridge.toml") -> Path:
 
 
 def test_init_writes_an_example_that_loads(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "tfbridge", "sync", "--init"], cwd=tmp_path,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "tfbridge", "sync", "--init"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     config = load_config(tmp_path)
     assert config.target is not None
-    assert (config.target.user, config.target.host, config.target.path) == ("me", "exam-mac",
-                                                                            "~/exam")
+    assert (config.target.user, config.target.host, config.target.path) == (
+        "me",
+        "exam-mac",
+        "~/exam",
+    )
     slot = config.slots["q1"]
     assert slot.model == tmp_path / "models" / "q1.h5"
     assert slot.remote_dir == "Category1"
     assert slot.contract == Contract((28, 28), (10,), "softmax")
-    again = subprocess.run([sys.executable, "-m", "tfbridge", "sync", "--init"], cwd=tmp_path,
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        [sys.executable, "-m", "tfbridge", "sync", "--init"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 2
     assert "already exists" in again.stderr
 
 
 def test_pyproject_section_found_from_a_subdirectory(tmp_path: Path) -> None:
-    _write(tmp_path, '[project]\nname = "x"\n[tool.tfbridge.target]\ndest = "exam"\n'
-           '[tool.tfbridge.slots.q2]\nmodel = "m/q2.h5"\ninput_shape = ["None", 8]\n',
-           name="pyproject.toml")
+    _write(
+        tmp_path,
+        '[project]\nname = "x"\n[tool.tfbridge.target]\ndest = "exam"\n'
+        '[tool.tfbridge.slots.q2]\nmodel = "m/q2.h5"\ninput_shape = ["None", 8]\n',
+        name="pyproject.toml",
+    )
     (tmp_path / "src" / "deep").mkdir(parents=True)
     config = load_config(tmp_path / "src" / "deep")
     assert config.source == tmp_path / "pyproject.toml"
@@ -54,11 +68,19 @@ def test_pyproject_section_found_from_a_subdirectory(tmp_path: Path) -> None:
 
 
 def test_ssh_dest_with_port_and_python(tmp_path: Path) -> None:
-    _write(tmp_path, '[target]\ndest = "ann@grader.local:/Users/ann/exam"\nport = 2222\n'
-           'python = "~/exam/bin/python"\n' + SLOT)
+    _write(
+        tmp_path,
+        '[target]\ndest = "ann@grader.local:/Users/ann/exam"\nport = 2222\n'
+        'python = "~/exam/bin/python"\n' + SLOT,
+    )
     target = load_config(tmp_path).require_target()
     assert (target.user, target.host, target.port, target.path, target.python) == (
-        "ann", "grader.local", 2222, "/Users/ann/exam", "~/exam/bin/python")
+        "ann",
+        "grader.local",
+        2222,
+        "/Users/ann/exam",
+        "~/exam/bin/python",
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,8 +114,13 @@ def test_missing_config_points_at_init(tmp_path: Path) -> None:
 
 def test_cli_reports_bad_config_in_one_line(tmp_path: Path) -> None:
     _write(tmp_path, SLOT + 'remote_dir = "../up"\n')
-    done = subprocess.run([sys.executable, "-m", "tfbridge", "sync", "--dry-run"], cwd=tmp_path,
-                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "tfbridge", "sync", "--dry-run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
     assert "Traceback" not in done.stderr

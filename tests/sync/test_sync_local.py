@@ -52,16 +52,18 @@ class WatchedTransport(LocalTransport):
 
 
 def tfbridge(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tfbridge", *args], cwd=root,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "tfbridge", *args], cwd=root, capture_output=True, text=True
+    )
 
 
 def as_json(done: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(done.stdout)
 
 
-def test_first_sync_sends_then_nothing_is_sent_again(make_project: ProjectMaker,
-                                                      exam_dir: Path) -> None:
+def test_first_sync_sends_then_nothing_is_sent_again(
+    make_project: ProjectMaker, exam_dir: Path
+) -> None:
     root = make_project(str(exam_dir))
     done = tfbridge(root, "sync", "--json")
     assert done.returncode == 0, done.stderr
@@ -104,8 +106,9 @@ def test_replacing_a_differently_named_model_never_leaves_zero_or_two(
     assert set(watched.counts) == {1}
 
 
-def test_extra_models_in_a_slot_end_as_exactly_one(make_project: ProjectMaker, exam_dir: Path,
-                                                    models: dict[str, Path]) -> None:
+def test_extra_models_in_a_slot_end_as_exactly_one(
+    make_project: ProjectMaker, exam_dir: Path, models: dict[str, Path]
+) -> None:
     root = make_project(str(exam_dir))
     slot_dir = exam_dir / "Category1"
     slot_dir.mkdir()
@@ -117,8 +120,9 @@ def test_extra_models_in_a_slot_end_as_exactly_one(make_project: ProjectMaker, e
     assert min(watched.counts) >= 1
 
 
-def test_leftover_upload_is_cleaned_by_the_next_run(make_project: ProjectMaker,
-                                                    exam_dir: Path) -> None:
+def test_leftover_upload_is_cleaned_by_the_next_run(
+    make_project: ProjectMaker, exam_dir: Path
+) -> None:
     root = make_project(str(exam_dir))
     slot_dir = exam_dir / "Category1"
     slot_dir.mkdir()
@@ -128,8 +132,9 @@ def test_leftover_upload_is_cleaned_by_the_next_run(make_project: ProjectMaker,
     assert sorted(os.listdir(slot_dir)) == ["q1.h5"]
 
 
-def test_failing_model_is_refused_unless_forced(make_project: ProjectMaker, exam_dir: Path,
-                                                models: dict[str, Path]) -> None:
+def test_failing_model_is_refused_unless_forced(
+    make_project: ProjectMaker, exam_dir: Path, models: dict[str, Path]
+) -> None:
     root = make_project(str(exam_dir))
     assert tfbridge(root, "sync").returncode == 0
     (root / "models" / "q1.h5").write_bytes(models["bad"].read_bytes())
@@ -153,8 +158,9 @@ def test_dry_run_changes_nothing(make_project: ProjectMaker, exam_dir: Path) -> 
     assert not (root / ".tfbridge" / "ledger.jsonl").exists()
 
 
-def test_slot_symlinked_out_of_the_target_is_refused(make_project: ProjectMaker, exam_dir: Path,
-                                                      tmp_path: Path) -> None:
+def test_slot_symlinked_out_of_the_target_is_refused(
+    make_project: ProjectMaker, exam_dir: Path, tmp_path: Path
+) -> None:
     root = make_project(str(exam_dir))
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -164,8 +170,7 @@ def test_slot_symlinked_out_of_the_target_is_refused(make_project: ProjectMaker,
     assert os.listdir(outside) == []
 
 
-def test_missing_local_model_is_one_clear_line(make_project: ProjectMaker,
-                                               exam_dir: Path) -> None:
+def test_missing_local_model_is_one_clear_line(make_project: ProjectMaker, exam_dir: Path) -> None:
     root = make_project(str(exam_dir))
     (root / "models" / "q1.h5").unlink()
     done = tfbridge(root, "sync")
@@ -174,8 +179,9 @@ def test_missing_local_model_is_one_clear_line(make_project: ProjectMaker,
     assert "does not exist" in done.stderr and done.stderr.count("\n") == 1
 
 
-def test_status_compares_ledger_local_and_far_side(make_project: ProjectMaker, exam_dir: Path,
-                                                    models: dict[str, Path]) -> None:
+def test_status_compares_ledger_local_and_far_side(
+    make_project: ProjectMaker, exam_dir: Path, models: dict[str, Path]
+) -> None:
     root = make_project(str(exam_dir))
     assert as_json(tfbridge(root, "sync", "status", "--json"))["slots"][0]["state"] == "not-synced"
     tfbridge(root, "sync")
@@ -189,15 +195,18 @@ def test_status_compares_ledger_local_and_far_side(make_project: ProjectMaker, e
     assert as_json(changed)["slots"][0]["state"] == "local-changed"
     (exam_dir / "Category1" / "q1.h5").write_bytes(models["big"].read_bytes())
     assert as_json(tfbridge(root, "sync", "status", "--json"))["slots"][0]["state"] == (
-        "remote-changed")
+        "remote-changed"
+    )
     local.unlink()
     assert as_json(tfbridge(root, "sync", "status", "--json"))["slots"][0]["state"] == (
-        "local-missing")
+        "local-missing"
+    )
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tiny tmpfs needs root")
-def test_full_disk_keeps_the_previous_model(make_project: ProjectMaker, tmp_path: Path,
-                                            models: dict[str, Path]) -> None:
+def test_full_disk_keeps_the_previous_model(
+    make_project: ProjectMaker, tmp_path: Path, models: dict[str, Path]
+) -> None:
     small = tmp_path / "small-disk"
     small.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], check=True)

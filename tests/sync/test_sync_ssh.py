@@ -22,8 +22,9 @@ ALIAS = sshd_server.HOST_ALIAS
 
 
 def tfbridge(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tfbridge", *args], cwd=root,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "tfbridge", *args], cwd=root, capture_output=True, text=True
+    )
 
 
 def error_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -37,16 +38,20 @@ def slot_models(slot_dir: Path) -> list[str]:
     return sorted(name for name in os.listdir(slot_dir) if name.endswith(".h5"))
 
 
-def test_sync_status_and_rollback_over_ssh_alias(ssh_env: sshd_server.SshServer,
-                                                 make_project: ProjectMaker, exam_dir: Path,
-                                                 models: dict[str, Path]) -> None:
+def test_sync_status_and_rollback_over_ssh_alias(
+    ssh_env: sshd_server.SshServer,
+    make_project: ProjectMaker,
+    exam_dir: Path,
+    models: dict[str, Path],
+) -> None:
     root = make_project(f"{ALIAS}:{exam_dir}")
     first = tfbridge(root, "sync", "--json")
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["slots"][0]["action"] == "sent"
     assert (exam_dir / "Category1" / "q1.h5").read_bytes() == models["first"].read_bytes()
     assert json.loads(tfbridge(root, "sync", "--json").stdout)["slots"][0]["action"] == (
-        "unchanged")
+        "unchanged"
+    )
     status = tfbridge(root, "sync", "status", "--json")
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["slots"][0]["state"] == "in-sync"
@@ -58,15 +63,20 @@ def test_sync_status_and_rollback_over_ssh_alias(ssh_env: sshd_server.SshServer,
 
     back = tfbridge(root, "sync", "rollback", "q1", "--json")
     assert back.returncode == 0, back.stderr
-    assert json.loads(back.stdout)["sha256"] == hashlib.sha256(
-        models["first"].read_bytes()).hexdigest()
+    assert (
+        json.loads(back.stdout)["sha256"]
+        == hashlib.sha256(models["first"].read_bytes()).hexdigest()
+    )
     assert slot_models(exam_dir / "Category1") == ["q1.h5"]
     assert (exam_dir / "Category1" / "q1.h5").read_bytes() == models["first"].read_bytes()
 
 
-def test_connection_cut_mid_transfer_keeps_the_slot(ssh_env: sshd_server.SshServer,
-                                                    make_project: ProjectMaker, exam_dir: Path,
-                                                    models: dict[str, Path]) -> None:
+def test_connection_cut_mid_transfer_keeps_the_slot(
+    ssh_env: sshd_server.SshServer,
+    make_project: ProjectMaker,
+    exam_dir: Path,
+    models: dict[str, Path],
+) -> None:
     root = make_project(f"{ALIAS}:{exam_dir}")
     sync(load_config(root))
     (root / "models" / "q1.h5").write_bytes(models["big"].read_bytes())
@@ -93,20 +103,26 @@ def test_connection_cut_mid_transfer_keeps_the_slot(ssh_env: sshd_server.SshServ
     assert (slot_dir / "q1.h5").read_bytes() == models["big"].read_bytes()
 
 
-def _client_config(server: sshd_server.SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                   **replace: str) -> None:
+def _client_config(
+    server: sshd_server.SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **replace: str
+) -> None:
     text = server.client_config.read_text()
     for key, value in replace.items():
-        text = "\n".join(f"  {key} {value}" if line.strip().startswith(key + " ") else line
-                         for line in text.splitlines())
+        text = "\n".join(
+            f"  {key} {value}" if line.strip().startswith(key + " ") else line
+            for line in text.splitlines()
+        )
     config = tmp_path / "ssh_config"
     config.write_text(text + "\n")
     monkeypatch.setenv("TFBRIDGE_SSH_CONFIG", str(config))
 
 
 def test_unknown_host_key_is_refused_with_the_command_to_trust_it(
-    ssh_env: sshd_server.SshServer, make_project: ProjectMaker, exam_dir: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch
+    ssh_env: sshd_server.SshServer,
+    make_project: ProjectMaker,
+    exam_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
@@ -119,12 +135,15 @@ def test_unknown_host_key_is_refused_with_the_command_to_trust_it(
     assert os.listdir(exam_dir) == []
 
 
-def test_failed_authentication_is_one_line(ssh_env: sshd_server.SshServer,
-                                           make_project: ProjectMaker, exam_dir: Path,
-                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_authentication_is_one_line(
+    ssh_env: sshd_server.SshServer,
+    make_project: ProjectMaker,
+    exam_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     stranger = tmp_path / "stranger_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)],
-                   check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
     _client_config(ssh_env, tmp_path, monkeypatch, IdentityFile=str(stranger))
     root = make_project(f"{ALIAS}:{exam_dir}")
     done = tfbridge(root, "sync")
@@ -132,8 +151,9 @@ def test_failed_authentication_is_one_line(ssh_env: sshd_server.SshServer,
     assert error_line(done).startswith(f"error: authentication failed for {ALIAS}")
 
 
-def test_unreachable_host_is_one_line(ssh_env: sshd_server.SshServer, make_project: ProjectMaker,
-                                      exam_dir: Path) -> None:
+def test_unreachable_host_is_one_line(
+    ssh_env: sshd_server.SshServer, make_project: ProjectMaker, exam_dir: Path
+) -> None:
     closed_port = sshd_server._free_port()
     root = make_project(f"127.0.0.1:{exam_dir}", extra="")
     toml = root / "tfbridge.toml"
@@ -143,9 +163,13 @@ def test_unreachable_host_is_one_line(ssh_env: sshd_server.SshServer, make_proje
     assert error_line(done).startswith(f"error: cannot reach 127.0.0.1 port {closed_port}")
 
 
-def test_permission_denied_keeps_the_slot(tmp_path: Path, make_project: ProjectMaker,
-                                          exam_dir: Path, models: dict[str, Path],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permission_denied_keeps_the_slot(
+    tmp_path: Path,
+    make_project: ProjectMaker,
+    exam_dir: Path,
+    models: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     read_only = sshd_server.start(tmp_path / "sshd-read-only", sftp_flags="-R")
     try:
         monkeypatch.setenv("TFBRIDGE_SSH_CONFIG", str(read_only.client_config))
@@ -161,9 +185,9 @@ def test_permission_denied_keeps_the_slot(tmp_path: Path, make_project: ProjectM
         read_only.stop()
 
 
-def test_symlink_out_of_the_target_is_refused_over_ssh(ssh_env: sshd_server.SshServer,
-                                                       make_project: ProjectMaker, exam_dir: Path,
-                                                       tmp_path: Path) -> None:
+def test_symlink_out_of_the_target_is_refused_over_ssh(
+    ssh_env: sshd_server.SshServer, make_project: ProjectMaker, exam_dir: Path, tmp_path: Path
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (exam_dir / "Category1").symlink_to(outside)
@@ -176,8 +200,11 @@ def test_symlink_out_of_the_target_is_refused_over_ssh(ssh_env: sshd_server.SshS
 
 @pytest.mark.runtime
 def test_remote_verify_runs_the_worker_with_the_far_exam_python(
-    ssh_env: sshd_server.SshServer, make_project: ProjectMaker, exam_dir: Path,
-    exam_python: Path, models: dict[str, Path]
+    ssh_env: sshd_server.SshServer,
+    make_project: ProjectMaker,
+    exam_dir: Path,
+    exam_python: Path,
+    models: dict[str, Path],
 ) -> None:
     from tfbridge.runtime import write_fingerprint
 

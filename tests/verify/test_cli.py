@@ -14,8 +14,13 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tfbridge", "verify", *args],
-                          capture_output=True, text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "tfbridge", "verify", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
 
 
 def test_bundled_examples_pass_and_fail() -> None:
@@ -33,8 +38,12 @@ def test_loadable_model_exits_0() -> None:
 
 
 def test_any_failure_exits_1_and_json_has_the_documented_shape() -> None:
-    done = run(str(MODELS / "keras-2.9" / "dense_regression.h5"),
-               str(MODELS / "keras-3" / "adamw.h5"), "--no-runtime", "--json")
+    done = run(
+        str(MODELS / "keras-2.9" / "dense_regression.h5"),
+        str(MODELS / "keras-3" / "adamw.h5"),
+        "--no-runtime",
+        "--json",
+    )
     assert done.returncode == 1, done.stderr
     data = json.loads(done.stdout)
     verdicts = [model["verdict"] for model in data["models"]]
@@ -63,8 +72,12 @@ def test_contract_mismatch_fails() -> None:
 
 
 def test_unreadable_inputs_give_one_line_and_exit_2() -> None:
-    for bad in (MODELS / "broken" / "empty.h5", MODELS / "broken" / "not_hdf5.h5",
-                MODELS / "broken" / "truncated.h5", MODELS / "nope.h5"):
+    for bad in (
+        MODELS / "broken" / "empty.h5",
+        MODELS / "broken" / "not_hdf5.h5",
+        MODELS / "broken" / "truncated.h5",
+        MODELS / "nope.h5",
+    ):
         done = run(str(bad), "--no-runtime")
         assert done.returncode == 2, (bad, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr

@@ -21,8 +21,9 @@ def _dump(version: str) -> str:
     python = PYENV / version / "bin" / "python"
     if not python.exists():
         pytest.skip(f"interpreter {python} is not installed here")
-    return subprocess.run([str(python), "-c", DUMP], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [str(python), "-c", DUMP], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_python38_bytecode_is_recognised_as_loadable() -> None:

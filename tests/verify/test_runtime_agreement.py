@@ -44,8 +44,11 @@ def test_lambda_model_is_not_loaded_without_trust(exam_python: Path) -> None:
 
 def test_parity_against_a_reference_interpreter(exam_python: Path) -> None:
     # The exam runtime as its own reference: identical probes must give identical outputs.
-    report = verify(MODELS / "keras-2.9" / "cnn_classifier.h5", exam_python=exam_python,
-                    reference_python=exam_python)
+    report = verify(
+        MODELS / "keras-2.9" / "cnn_classifier.h5",
+        exam_python=exam_python,
+        reference_python=exam_python,
+    )
     parity = [c for c in report.checks if c.id == "runtime.parity"]
     assert parity and parity[0].status == "pass", parity
     assert "max abs diff 0" in parity[0].message

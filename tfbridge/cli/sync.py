@@ -81,15 +81,27 @@ def _init(json_output: bool) -> None:
         info(f"wrote {path}; edit [target] and the [slots.*] tables, then run `tfbridge sync`")
 
 
-def _sync(names: list[str], dry_run: bool, force: bool, remote_verify: bool,
-          json_output: bool, quiet: bool) -> None:
+def _sync(
+    names: list[str],
+    dry_run: bool,
+    force: bool,
+    remote_verify: bool,
+    json_output: bool,
+    quiet: bool,
+) -> None:
     from tfbridge.config import load_config
     from tfbridge.sync import sync
 
     config = load_config()
     with _TransferProgress(enabled=not (quiet or json_output)) as progress:
-        report = sync(config, names, dry_run=dry_run, force=force, remote_verify=remote_verify,
-                      progress=progress.update)
+        report = sync(
+            config,
+            names,
+            dry_run=dry_run,
+            force=force,
+            remote_verify=remote_verify,
+            progress=progress.update,
+        )
     if json_output:
         print_json(report)
     else:
@@ -116,15 +128,19 @@ def _rollback(names: list[str], dry_run: bool, json_output: bool, quiet: bool) -
     from tfbridge.sync import rollback
 
     if len(names) != 1:
-        raise TfbridgeError("rollback takes exactly one slot name",
-                            hint="run `tfbridge sync rollback SLOT`", exit_code=EXIT_USAGE)
+        raise TfbridgeError(
+            "rollback takes exactly one slot name",
+            hint="run `tfbridge sync rollback SLOT`",
+            exit_code=EXIT_USAGE,
+        )
     result = rollback(load_config(), names[0], dry_run=dry_run)
     if json_output:
         print_json(result)
     elif not quiet:
         verb = "would restore" if dry_run else "restored"
-        console().print(f"{result.slot}: {verb} {result.remote_path} from {result.restored}",
-                        markup=False)
+        console().print(
+            f"{result.slot}: {verb} {result.remote_path} from {result.restored}", markup=False
+        )
 
 
 def render_sync(report: SyncReport) -> None:
@@ -201,8 +217,12 @@ class _TransferProgress:
             )
 
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                TransferSpeedColumn(), console=console(stderr=True), transient=False,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=console(stderr=True),
+                transient=False,
             )
             self.progress.start()
         return self.progress

@@ -16,37 +16,51 @@ if TYPE_CHECKING:
 
 PathsArgument = Annotated[
     list[Path] | None,
-    typer.Argument(help="Model .h5 files or directories (every .h5 inside).", metavar="PATH...",
-                   show_default=False),
+    typer.Argument(
+        help="Model .h5 files or directories (every .h5 inside).",
+        metavar="PATH...",
+        show_default=False,
+    ),
 ]
 RuntimeOption = Annotated[
     bool | None,
-    typer.Option("--runtime/--no-runtime", show_default=False,
-                 help="Also load each model in the exam runtime (default: when it is set up)."),
+    typer.Option(
+        "--runtime/--no-runtime",
+        show_default=False,
+        help="Also load each model in the exam runtime (default: when it is set up).",
+    ),
 ]
 TrustOption = Annotated[
     bool, typer.Option("--trust", help="Load models with Lambda layers or unknown classes too.")
 ]
 ReferenceOption = Annotated[
     Path | None,
-    typer.Option("--reference", metavar="PYTHON", show_default=False,
-                 help="Interpreter of the training environment, to compare predictions with."),
+    typer.Option(
+        "--reference",
+        metavar="PYTHON",
+        show_default=False,
+        help="Interpreter of the training environment, to compare predictions with.",
+    ),
 ]
 InputShapeOption = Annotated[
-    str | None, typer.Option("--input-shape", help="Expected input shape, e.g. 28,28,1.",
-                             show_default=False)
+    str | None,
+    typer.Option("--input-shape", help="Expected input shape, e.g. 28,28,1.", show_default=False),
 ]
 OutputShapeOption = Annotated[
-    str | None, typer.Option("--output-shape", help="Expected output shape, e.g. 10.",
-                             show_default=False)
+    str | None,
+    typer.Option("--output-shape", help="Expected output shape, e.g. 10.", show_default=False),
 ]
 ActivationOption = Annotated[
-    str | None, typer.Option("--output-activation", help="Expected last activation, e.g. softmax.",
-                             show_default=False)
+    str | None,
+    typer.Option(
+        "--output-activation", help="Expected last activation, e.g. softmax.", show_default=False
+    ),
 ]
 SlotOption = Annotated[
-    str | None, typer.Option("--slot", help="Take the contract (and model) of this project slot.",
-                             show_default=False)
+    str | None,
+    typer.Option(
+        "--slot", help="Take the contract (and model) of this project slot.", show_default=False
+    ),
 ]
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
@@ -87,8 +101,10 @@ def verify(
     if not any(model.readable for model in report.models):
         first = report.models[0]
         reason = next((c.message for c in first.checks if c.id == "static.file"), "unreadable")
-        raise TfbridgeError(f"{first.path}: {reason}",
-                            "give the path of a Keras .h5 model (what `model.save('m.h5')` writes)")
+        raise TfbridgeError(
+            f"{first.path}: {reason}",
+            "give the path of a Keras .h5 model (what `model.save('m.h5')` writes)",
+        )
     if json_output:
         print_json(report)
     else:
@@ -110,8 +126,10 @@ def _contract(
         config = load_config()
         if slot not in config.slots:
             known = ", ".join(sorted(config.slots)) or "none"
-            raise TfbridgeError(f"no slot '{slot}' in {config.source} (slots: {known})",
-                                "name a slot from the project config")
+            raise TfbridgeError(
+                f"no slot '{slot}' in {config.source} (slots: {known})",
+                "name a slot from the project config",
+            )
         base, model = config.slots[slot].contract, config.slots[slot].model
     return Contract(
         input_shape=_shape(input_shape, "--input-shape") or base.input_shape,
@@ -129,8 +147,10 @@ def _shape(text: str | None, option: str) -> tuple[int | None, ...] | None:
     try:
         return tuple(None if part.lower() in ("none", "?") else int(part) for part in parts)
     except ValueError:
-        raise TfbridgeError(f"{option} {text!r} is not a shape",
-                            f"write it as comma-separated sizes, e.g. {option} 28,28,1") from None
+        raise TfbridgeError(
+            f"{option} {text!r} is not a shape",
+            f"write it as comma-separated sizes, e.g. {option} 28,28,1",
+        ) from None
 
 
 def _render(report: VerifyReport, quiet: bool) -> None:
@@ -141,22 +161,33 @@ def _render(report: VerifyReport, quiet: bool) -> None:
         else:
             out.print(f"{model.verdict.upper():5} {model.path}", markup=False)
     counts = {v: sum(1 for m in report.models if m.verdict == v) for v in ("pass", "warn", "fail")}
-    out.print(f"{len(report.models)} model(s): {counts['pass']} pass, {counts['warn']} warn, "
-              f"{counts['fail']} fail", markup=False)
+    out.print(
+        f"{len(report.models)} model(s): {counts['pass']} pass, {counts['warn']} warn, "
+        f"{counts['fail']} fail",
+        markup=False,
+    )
 
 
 def _table(model: ModelReport) -> object:
     from rich.table import Table
 
     writer = f" (saved by Keras {model.keras_version})" if model.keras_version else ""
-    table = Table(title=f"{model.path}: {model.verdict.upper()}{writer}", title_justify="left",
-                  show_lines=False, expand=False)
+    table = Table(
+        title=f"{model.path}: {model.verdict.upper()}{writer}",
+        title_justify="left",
+        show_lines=False,
+        expand=False,
+    )
     for column in ("check", "status", "message", "fix"):
         table.add_column(column, overflow="fold")
     for check in model.checks:
         style = STATUS_STYLE.get(check.status, "")
-        table.add_row(check.id, f"[{style}]{check.status}[/{style}]", _plain(check.message),
-                      _plain(check.hint))
+        table.add_row(
+            check.id,
+            f"[{style}]{check.status}[/{style}]",
+            _plain(check.message),
+            _plain(check.hint),
+        )
     return table
 
 

@@ -95,8 +95,15 @@ def sync(
     state_dir = project_state_dir(config.root)
     with connected(target, transport) as far:
         for item in prepared:
-            result = _sync_slot(far, item, report, dry_run=dry_run, force=force,
-                                python=target.python if remote_verify else None, notify=notify)
+            result = _sync_slot(
+                far,
+                item,
+                report,
+                dry_run=dry_run,
+                force=force,
+                python=target.python if remote_verify else None,
+                notify=notify,
+            )
             report.slots.append(result)
             if result.action in {"sent", "renamed"}:
                 ledger.append(state_dir, _ledger_entry("sync", result, report.target))
@@ -111,21 +118,30 @@ def _prepare(slot: Slot, gate: Gate, notify: ProgressCallback) -> Prepared:
         )
     notify(SyncEvent(slot.name, "verify"))
     report = gate(slot.model, slot.contract)
-    problems = [f"{check.id}: {check.message}" for check in report.checks
-                if check.status == "fail"]
-    return Prepared(slot, file_sha256(slot.model), slot.model.stat().st_size, report.verdict,
-                    problems)
+    problems = [f"{check.id}: {check.message}" for check in report.checks if check.status == "fail"]
+    return Prepared(
+        slot, file_sha256(slot.model), slot.model.stat().st_size, report.verdict, problems
+    )
 
 
-def _sync_slot(transport: Transport, item: Prepared, report: SyncReport, *, dry_run: bool,
-               force: bool, python: str | None, notify: ProgressCallback) -> SlotSync:
+def _sync_slot(
+    transport: Transport,
+    item: Prepared,
+    report: SyncReport,
+    *,
+    dry_run: bool,
+    force: bool,
+    python: str | None,
+    notify: ProgressCallback,
+) -> SlotSync:
     slot = item.slot
     directory = slots.slot_directory(transport, slot, create=not dry_run)
     remote_path = posixpath.join(
         directory or posixpath.join(transport.root, slot.remote_dir), slot.file_name
     )
-    result = SlotSync(slot.name, "refused", slot.model, remote_path, item.sha256, item.verdict,
-                      item.problems)
+    result = SlotSync(
+        slot.name, "refused", slot.model, remote_path, item.sha256, item.verdict, item.problems
+    )
     if item.verdict == "fail" and not force:
         return result
     state = slots.read_slot(transport, directory)
@@ -151,7 +167,10 @@ def _sync_slot(transport: Transport, item: Prepared, report: SyncReport, *, dry_
     assert history is not None
     notify(SyncEvent(slot.name, "upload", 0, item.size))
     temp = slots.upload(
-        transport, str(slot.model), directory, item.sha256,
+        transport,
+        str(slot.model),
+        directory,
+        item.sha256,
         lambda done, total: notify(SyncEvent(slot.name, "upload", done, total)),
     )
     try:
@@ -174,8 +193,11 @@ def _models_with_sha(transport: Transport, state: slots.SlotState, item: Prepare
     matches = []
     for name in state.models:
         info = transport.stat(state.path(name))
-        if info and info.is_file and info.size == item.size and (
-            transport.sha256(state.path(name)) == item.sha256
+        if (
+            info
+            and info.is_file
+            and info.size == item.size
+            and (transport.sha256(state.path(name)) == item.sha256)
         ):
             matches.append(name)
     return matches
@@ -191,8 +213,9 @@ def _check_space(transport: Transport, directory: str, size: int) -> None:
         )
 
 
-def _remote_verify(transport: Transport, python: str, path: str, item: Prepared,
-                   notify: ProgressCallback) -> RemoteVerdict:
+def _remote_verify(
+    transport: Transport, python: str, path: str, item: Prepared, notify: ProgressCallback
+) -> RemoteVerdict:
     from tfbridge.sync.remote_verify import remote_verify
 
     notify(SyncEvent(item.slot.name, "remote-verify"))
@@ -206,8 +229,13 @@ def _remove_quietly(transport: Transport, path: str) -> None:
 
 def _ledger_entry(action: str, result: SlotSync, target: str) -> ledger.LedgerEntry:
     return ledger.LedgerEntry(
-        time=ledger.now(), action=action, slot=result.slot, local_path=str(result.local_path),
-        remote_path=result.remote_path, sha256=result.sha256, verdict=result.verdict,
+        time=ledger.now(),
+        action=action,
+        slot=result.slot,
+        local_path=str(result.local_path),
+        remote_path=result.remote_path,
+        sha256=result.sha256,
+        verdict=result.verdict,
         target=target,
     )
 

@@ -36,8 +36,9 @@ exec(compile(source, 'tfbridge_worker.py', 'exec'),
 """
 
 
-def remote_verify(transport: Transport, python: str, model: str,
-                  reference: Path | None = None) -> RemoteVerdict:
+def remote_verify(
+    transport: Transport, python: str, model: str, reference: Path | None = None
+) -> RemoteVerdict:
     """Load `model` the way the grader does (compile=True) and predict on the worker's probes;
     with a fingerprint beside the local `reference` model, compare the outputs to it."""
     source = WORKER_SOURCE.read_bytes()
@@ -45,9 +46,11 @@ def remote_verify(transport: Transport, python: str, model: str,
         {"id": 1, "op": "predict_probes", "path": model, "compile": True},
         {"id": 2, "op": "shutdown"},
     ]
-    stdin = b"%d\n" % len(source) + source + "".join(
-        json.dumps(request) + "\n" for request in requests
-    ).encode()
+    stdin = (
+        b"%d\n" % len(source)
+        + source
+        + "".join(json.dumps(request) + "\n" for request in requests).encode()
+    )
     result = transport.run([python, "-c", BOOTSTRAP], stdin=stdin, timeout=TIMEOUT)
     messages = _messages(result.stdout)
     hello = messages[0] if messages else {}
@@ -71,8 +74,9 @@ def _verdict(hello: dict[str, Any], response: dict[str, Any] | None) -> RemoteVe
     where = f"TF {tf_version}, Python {hello.get('python_version')}"
     if response is None or not response.get("ok"):
         error = (response or {}).get("error") or {}
-        return RemoteVerdict("fail", f"worker error: {error.get('message', 'no answer')}",
-                             tf_version)
+        return RemoteVerdict(
+            "fail", f"worker error: {error.get('message', 'no answer')}", tf_version
+        )
     result = response["result"]
     load = result.get("load", {})
     if not load.get("ok"):
@@ -84,14 +88,14 @@ def _verdict(hello: dict[str, Any], response: dict[str, Any] | None) -> RemoteVe
         )
     if result.get("error"):
         return RemoteVerdict(
-            "fail", f"loads but cannot predict ({where}): {result['error'].get('message')}",
+            "fail",
+            f"loads but cannot predict ({where}): {result['error'].get('message')}",
             tf_version,
         )
     return RemoteVerdict("pass", f"loads with compile=True and predicts ({where})", tf_version)
 
 
-def _with_parity(verdict: RemoteVerdict, result: dict[str, Any],
-                 reference: Path) -> RemoteVerdict:
+def _with_parity(verdict: RemoteVerdict, result: dict[str, Any], reference: Path) -> RemoteVerdict:
     from tfbridge.runtime import compare_with_fingerprint, read_fingerprint
     from tfbridge.runtime.client import probe_result_from_json
 

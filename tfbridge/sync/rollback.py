@@ -12,9 +12,14 @@ from tfbridge.sync.result import ProgressCallback, RollbackResult, SyncEvent
 from tfbridge.sync.transport import Transport
 
 
-def rollback(config: ProjectConfig, name: str, *, dry_run: bool = False,
-             progress: ProgressCallback | None = None,
-             transport: Transport | None = None) -> RollbackResult:
+def rollback(
+    config: ProjectConfig,
+    name: str,
+    *,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+    transport: Transport | None = None,
+) -> RollbackResult:
     """Restore the newest history entry that differs from the slot's model; the model it
     replaces goes to history, so a second rollback undoes the first."""
     target = config.require_target()
@@ -42,8 +47,17 @@ def rollback(config: ProjectConfig, name: str, *, dry_run: bool = False,
         result.sha256 = far.sha256(entry.path)
         temp = slots.copy_within(far, entry.path, directory, result.sha256)
         result.replaced = slots.place(far, state, temp, entry.original_name, history)
-    ledger.append(project_state_dir(config.root), ledger.LedgerEntry(
-        time=ledger.now(), action="rollback", slot=name, local_path="",
-        remote_path=result.remote_path, sha256=result.sha256, verdict="", target=target.describe(),
-    ))
+    ledger.append(
+        project_state_dir(config.root),
+        ledger.LedgerEntry(
+            time=ledger.now(),
+            action="rollback",
+            slot=name,
+            local_path="",
+            remote_path=result.remote_path,
+            sha256=result.sha256,
+            verdict="",
+            target=target.describe(),
+        ),
+    )
     return result

@@ -69,8 +69,13 @@ def clean_temps(transport: Transport, directory: str) -> int:
     return len(state.temps)
 
 
-def upload(transport: Transport, local: str, directory: str, sha256: str,
-           progress: BytesProgress | None = None) -> str:
+def upload(
+    transport: Transport,
+    local: str,
+    directory: str,
+    sha256: str,
+    progress: BytesProgress | None = None,
+) -> str:
     """Upload `local` under a temporary name in `directory` and prove its checksum there."""
     temp = posixpath.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
     transport.put(local, temp, progress)
@@ -97,8 +102,9 @@ def check_copy(transport: Transport, temp: str, sha256: str) -> None:
         )
 
 
-def place(transport: Transport, state: SlotState, temp: str, new_name: str,
-          history: str) -> list[str]:
+def place(
+    transport: Transport, state: SlotState, temp: str, new_name: str, history: str
+) -> list[str]:
     """Move the checked upload `temp` into the slot as `new_name`; every model it replaces goes
     to `history` first. Returns the history paths written."""
     if not state.models:

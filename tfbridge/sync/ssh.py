@@ -25,8 +25,15 @@ SSH_CONFIG_ENV_VAR = "TFBRIDGE_SSH_CONFIG"
 CONNECT_TIMEOUT = 20.0
 T = TypeVar("T")
 
-_LOST = (asyncssh.ConnectionLost, asyncssh.SFTPConnectionLost, asyncssh.SFTPNoConnection,
-         asyncssh.DisconnectError, BrokenPipeError, ConnectionResetError, EOFError)
+_LOST = (
+    asyncssh.ConnectionLost,
+    asyncssh.SFTPConnectionLost,
+    asyncssh.SFTPNoConnection,
+    asyncssh.DisconnectError,
+    BrokenPipeError,
+    ConnectionResetError,
+    EOFError,
+)
 
 
 class SshTransport:
@@ -112,8 +119,15 @@ class SshTransport:
             from asyncssh.config import SSHClientConfig
 
             config = SSHClientConfig.load(
-                None, self._config, False, False, False, getpass.getuser(),
-                self.target.user or (), self.target.host, self.target.port or ()
+                None,
+                self._config,
+                False,
+                False,
+                False,
+                getpass.getuser(),
+                self.target.user or (),
+                self.target.host,
+                self.target.port or (),
             )
             port = self.target.port or config.get("Port", 22)
             return str(config.get("Hostname", self.target.host)), int(str(port))
@@ -265,8 +279,9 @@ class SshTransport:
             )
         except TransportError:
             raise
-        return RunResult(int(done.exit_status or 0), bytes(done.stdout or b""),
-                         bytes(done.stderr or b""))
+        return RunResult(
+            int(done.exit_status or 0), bytes(done.stdout or b""), bytes(done.stderr or b"")
+        )
 
     def close(self) -> None:
         if self._loop.is_closed():

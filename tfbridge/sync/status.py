@@ -13,8 +13,9 @@ from tfbridge.sync.result import SlotStatus, StatusReport
 from tfbridge.sync.transport import Transport
 
 
-def status(config: ProjectConfig, names: Sequence[str] = (),
-           transport: Transport | None = None) -> StatusReport:
+def status(
+    config: ProjectConfig, names: Sequence[str] = (), transport: Transport | None = None
+) -> StatusReport:
     """Read-only: nothing is created, cleaned or sent."""
     target = config.require_target()
     report = StatusReport(target=target.describe())
@@ -31,9 +32,15 @@ def _slot_status(transport: Transport, slot: Slot, entry: ledger.LedgerEntry | N
     remote_sha = transport.sha256(state.path(state.models[0])) if len(state.models) == 1 else None
     ledger_sha = entry.sha256 if entry else None
     result = SlotStatus(
-        slot=slot.name, state="in-sync", local_path=slot.model, local_sha256=local_sha,
-        remote_models=state.models, remote_sha256=remote_sha, ledger_sha256=ledger_sha,
-        ledger_time=entry.time if entry else None, message="",
+        slot=slot.name,
+        state="in-sync",
+        local_path=slot.model,
+        local_sha256=local_sha,
+        remote_models=state.models,
+        remote_sha256=remote_sha,
+        ledger_sha256=ledger_sha,
+        ledger_time=entry.time if entry else None,
+        message="",
     )
     _judge(result)
     return result

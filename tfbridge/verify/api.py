@@ -59,8 +59,14 @@ def verify_paths(
     elif python is None:
         skip_runtime(loadable, "the exam environment is not set up", "run `tfbridge setup exam`")
     elif loadable:
-        run_runtime_checks(loadable, python, contract=contract, trust=trust,
-                           reference_python=reference_python, progress=progress)
+        run_runtime_checks(
+            loadable,
+            python,
+            contract=contract,
+            trust=trust,
+            reference_python=reference_python,
+            progress=progress,
+        )
     return VerifyReport(models)
 
 

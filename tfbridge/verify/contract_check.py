@@ -63,27 +63,45 @@ def _input_finding(expected: Shape, signature: Signature) -> Finding:
     if not signature.input_shapes:
         return Finding("contract", "warn", "the config records no input shape to compare")
     if len(signature.input_shapes) != 1:
-        return Finding("contract", "fail", f"the model has {len(signature.input_shapes)} inputs; "
-                       f"the contract expects one of shape {format_shape(expected)}",
-                       "give the model a single input")
+        return Finding(
+            "contract",
+            "fail",
+            f"the model has {len(signature.input_shapes)} inputs; "
+            f"the contract expects one of shape {format_shape(expected)}",
+            "give the model a single input",
+        )
     actual = signature.input_shapes[0]
     if shapes_match(expected, actual):
         return Finding("contract", "pass", f"input shape {format_shape(actual)} matches")
-    return Finding("contract", "fail", f"input shape {format_shape(actual)} differs from the "
-                   f"contract's {format_shape(expected)}",
-                   f"build the model with input_shape={format_shape(expected)}")
+    return Finding(
+        "contract",
+        "fail",
+        f"input shape {format_shape(actual)} differs from the contract's {format_shape(expected)}",
+        f"build the model with input_shape={format_shape(expected)}",
+    )
 
 
 def _output_finding(expected: Shape, signature: Signature) -> Finding:
     if signature.output_units is None:
-        return Finding("contract", "warn", "the output shape cannot be told from the config; the "
-                       "runtime check compares it")
+        return Finding(
+            "contract",
+            "warn",
+            "the output shape cannot be told from the config; the runtime check compares it",
+        )
     if expected and expected[-1] in (None, signature.output_units):
-        return Finding("contract", "pass", f"output size {signature.output_units} "
-                       f"(layer '{signature.output_layer}') matches")
-    return Finding("contract", "fail", f"output size {signature.output_units} (layer "
-                   f"'{signature.output_layer}') differs from the contract's "
-                   f"{format_shape(expected)}", f"end the model with {_last(expected)} units")
+        return Finding(
+            "contract",
+            "pass",
+            f"output size {signature.output_units} (layer '{signature.output_layer}') matches",
+        )
+    return Finding(
+        "contract",
+        "fail",
+        f"output size {signature.output_units} (layer "
+        f"'{signature.output_layer}') differs from the contract's "
+        f"{format_shape(expected)}",
+        f"end the model with {_last(expected)} units",
+    )
 
 
 def _last(shape: Shape) -> int | None:
@@ -96,9 +114,13 @@ def _activation_finding(expected: str, signature: Signature) -> Finding:
         return Finding("contract", "warn", "the output activation cannot be told from the config")
     if actual == expected:
         return Finding("contract", "pass", f"output activation `{actual}` matches")
-    return Finding("contract", "fail", f"output activation `{actual}` (layer "
-                   f"'{signature.output_layer}') differs from the contract's `{expected}`",
-                   f"use activation='{expected}' in the last layer")
+    return Finding(
+        "contract",
+        "fail",
+        f"output activation `{actual}` (layer "
+        f"'{signature.output_layer}') differs from the contract's `{expected}`",
+        f"use activation='{expected}' in the last layer",
+    )
 
 
 def _config(entry: Any) -> Any:

@@ -17,8 +17,15 @@ ZIP_SIGNATURE = b"PK\x03\x04"
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 FileKind = Literal[
-    "model_h5", "weights_h5", "hdf5_other", "keras_zip", "saved_model", "empty", "not_hdf5",
-    "unreadable_hdf5", "missing",
+    "model_h5",
+    "weights_h5",
+    "hdf5_other",
+    "keras_zip",
+    "saved_model",
+    "empty",
+    "not_hdf5",
+    "unreadable_hdf5",
+    "missing",
 ]
 
 
@@ -119,16 +126,18 @@ def _read_open_file(path: Path, handle: Any) -> SavedFile:
     model_config = _text(attrs.get("model_config"))
     if model_config is None:
         saved.kind = "weights_h5" if _has_attribute(attrs, "layer_names") else "hdf5_other"
-        saved.detail = "weights only, no model config" if saved.kind == "weights_h5" else (
-            "an HDF5 file with no Keras model in it"
+        saved.detail = (
+            "weights only, no model config"
+            if saved.kind == "weights_h5"
+            else ("an HDF5 file with no Keras model in it")
         )
         if saved.kind == "weights_h5":
             saved.layer_weights = _weights(handle)
         return saved
     saved.model_config = _json(model_config, "model_config")
     training_config = _text(attrs.get("training_config"))
-    saved.training_config = None if training_config is None else _json(
-        training_config, "training_config"
+    saved.training_config = (
+        None if training_config is None else _json(training_config, "training_config")
     )
     group = handle.get("model_weights")
     saved.has_weights_group = group is not None
@@ -142,8 +151,9 @@ def _weights(group: Any) -> dict[str, list[WeightInfo]]:
     for layer_name in _attribute_list(group.attrs, "layer_names"):
         layer_group = group[layer_name]
         layers[layer_name] = [
-            WeightInfo(name, tuple(int(d) for d in layer_group[name].shape),
-                       str(layer_group[name].dtype))
+            WeightInfo(
+                name, tuple(int(d) for d in layer_group[name].shape), str(layer_group[name].dtype)
+            )
             for name in _attribute_list(layer_group.attrs, "weight_names")
         ]
     return layers

@@ -161,8 +161,10 @@ class _Reader:
         # OLD: names, varnames, freevars, cellvars, filename, name, firstlineno, lnotab
         # NEW: names, localsplusnames, localspluskinds, filename, name, qualname, firstlineno,
         #      linetable, exceptiontable
-        tail = ["o", "o", "o", "o", "o", "o", "i", "o"] if self.layout == self.OLD else (
-            ["o", "o", "o", "o", "o", "o", "i", "o", "o"]
+        tail = (
+            ["o", "o", "o", "o", "o", "o", "i", "o"]
+            if self.layout == self.OLD
+            else (["o", "o", "o", "o", "o", "o", "i", "o", "o"])
         )
         for part in tail:
             if part == "i":

@@ -54,20 +54,26 @@ class ModelConfigEmulator:
     def _unknown_layer_class(self, entry: dict[str, Any], class_name: str, where: str) -> None:
         module = str(entry.get("module") or "")
         if module.startswith("keras") and not module.startswith("keras.src.saving"):
-            text = (f"`{class_name}` is a layer of {self.writer.label} that Keras 2.9 does not "
-                    "have (Unknown layer)")
+            text = (
+                f"`{class_name}` is a layer of {self.writer.label} that Keras 2.9 does not "
+                "have (Unknown layer)"
+            )
             self._fail("model", where, text, FIX_CONVERT)
         else:
             origin = f" from module `{module}`" if module else ""
             registered = entry.get("registered_name")
             named = f" (registered as `{registered}`)" if registered else ""
-            text = (f"custom class `{class_name}`{origin}{named} is unknown to Keras 2.9: the "
-                    "grader's load_model(path) fails with 'Unknown layer'")
+            text = (
+                f"custom class `{class_name}`{origin}{named} is unknown to Keras 2.9: the "
+                "grader's load_model(path) fails with 'Unknown layer'"
+            )
             self._fail("model", where, text, FIX_CUSTOM)
 
     def _sequential(self, config: Any, where: str) -> None:
-        layers = config if isinstance(config, list) else (
-            config.get("layers") if isinstance(config, dict) else None
+        layers = (
+            config
+            if isinstance(config, list)
+            else (config.get("layers") if isinstance(config, dict) else None)
         )
         if not isinstance(layers, list):
             self._fail("model", where, "Sequential config has no `layers` list", FIX_CONVERT)
@@ -77,8 +83,10 @@ class ModelConfigEmulator:
 
     def _functional(self, config: Any, where: str) -> None:
         if not isinstance(config, dict) or not all(key in config for key in FUNCTIONAL_KEYS):
-            text = ("a subclassed model's config: Keras 2.9 would call the Model constructor "
-                    "with it and fail")
+            text = (
+                "a subclassed model's config: Keras 2.9 would call the Model constructor "
+                "with it and fail"
+            )
             self._fail("model", where, text, "save a Sequential or Functional model instead")
             return
         for layer in config["layers"]:
@@ -92,8 +100,10 @@ class ModelConfigEmulator:
             return
         for node in nodes:
             if isinstance(node, dict) or not isinstance(node, list):
-                text = (f"its layers' `inbound_nodes` are dicts ({self.writer.label} format); "
-                        "Keras 2.9 expects [layer, node, tensor] lists")
+                text = (
+                    f"its layers' `inbound_nodes` are dicts ({self.writer.label} format); "
+                    "Keras 2.9 expects [layer, node, tensor] lists"
+                )
                 self._fail("model", where, text, FIX_CONVERT)
                 return
 
@@ -107,21 +117,34 @@ class ModelConfigEmulator:
         if known.name in ("Lambda",):
             self._lambda(config, where)
         if config.get("stateful") is True:
-            text = ("a stateful layer: its recurrent state is not saved in .h5 and starts from "
-                    "zeros in the exam")
-            self.problems.add("state", "warn", where, text, "reset states before predicting, "
-                              "or use stateful=False for the submitted model")
+            text = (
+                "a stateful layer: its recurrent state is not saved in .h5 and starts from "
+                "zeros in the exam"
+            )
+            self.problems.add(
+                "state",
+                "warn",
+                where,
+                text,
+                "reset states before predicting, or use stateful=False for the submitted model",
+            )
         if known.name in VOCABULARY_LAYERS and not config.get("vocabulary"):
-            text = ("its vocabulary is not in the config and `.h5` cannot hold an adapted "
-                    "lookup table: in the exam it would load empty and predict garbage")
-            hint = ("pass the vocabulary as a list (`vocabulary=`) when building the layer, or "
-                    "vectorize the text outside the model")
+            text = (
+                "its vocabulary is not in the config and `.h5` cannot hold an adapted "
+                "lookup table: in the exam it would load empty and predict garbage"
+            )
+            hint = (
+                "pass the vocabulary as a list (`vocabulary=`) when building the layer, or "
+                "vectorize the text outside the model"
+            )
             self._fail("state", where, text, hint)
 
     def _arguments(self, known: Known, config: dict[str, Any], where: str, stage: Stage) -> None:
         for argument in known.unknown_args(config):
-            text = (f"argument `{argument}` is not accepted by Keras 2.9's {known.name} "
-                    f"(written by {self.writer.label})")
+            text = (
+                f"argument `{argument}` is not accepted by Keras 2.9's {known.name} "
+                f"(written by {self.writer.label})"
+            )
             self._fail(stage, where, text, _fix(stage))
         for argument in sorted(known.required - set(config)):
             self._fail(stage, where, f"required argument `{argument}` is missing", _fix(stage))
@@ -160,8 +183,10 @@ class ModelConfigEmulator:
         class_name = str(value["class_name"])
         known = self.knowledge.resolve(category, class_name)
         if known is None:
-            text = (f"{about}{category.replace('_', ' ')} class `{class_name}` is unknown to "
-                    f"Keras 2.9 (written by {self.writer.label})")
+            text = (
+                f"{about}{category.replace('_', ' ')} class `{class_name}` is unknown to "
+                f"Keras 2.9 (written by {self.writer.label})"
+            )
             self._fail(stage, where, text, _fix(stage))
             return None
         config = value.get("config")
@@ -174,15 +199,19 @@ class ModelConfigEmulator:
         function = config.get("function")
         kind = config.get("function_type")
         if kind == "function":
-            text = (f"its function `{function}` is looked up by name and Keras 2.9 will not "
-                    "find it without custom_objects")
+            text = (
+                f"its function `{function}` is looked up by name and Keras 2.9 will not "
+                "find it without custom_objects"
+            )
             self._fail("model", where, text, FIX_CUSTOM)
             return
         if kind is None and isinstance(function, dict):
             # Keras 3 writes {"class_name": "__lambda__", "config": {"code": ...}} and no
             # `function_type`, which 2.9's Lambda.from_config pops without a default.
-            text = (f"its function is stored in the {self.writer.label} format (no "
-                    "`function_type`): Keras 2.9 fails with KeyError: 'function_type'")
+            text = (
+                f"its function is stored in the {self.writer.label} format (no "
+                "`function_type`): Keras 2.9 fails with KeyError: 'function_type'"
+            )
             self._fail("model", where, text, FIX_CONVERT)
             inner = function.get("config")
             function = inner.get("code") if isinstance(inner, dict) else None
@@ -194,18 +223,24 @@ class ModelConfigEmulator:
         code = inspect_lambda(function)
         newer = sorted(code.opcodes - self.knowledge.python_opcodes)
         if code.layout == "py311+":
-            text = (f"its bytecode was written by {code.writer}; Python 3.8 in the exam fails "
-                    "with 'bad marshal data (unknown type code)'")
+            text = (
+                f"its bytecode was written by {code.writer}; Python 3.8 in the exam fails "
+                "with 'bad marshal data (unknown type code)'"
+            )
             hint = "replace the Lambda with built-in layers, or retrain with Python 3.8"
             self._fail("model", where, text, hint)
         elif newer:
-            text = (f"its bytecode uses opcodes Python 3.8 lacks ({', '.join(map(str, newer))}): "
-                    "written by Python 3.9 or newer")
+            text = (
+                f"its bytecode uses opcodes Python 3.8 lacks ({', '.join(map(str, newer))}): "
+                "written by Python 3.9 or newer"
+            )
             self._fail("model", where, text, "replace the Lambda, or retrain with Python 3.8")
         else:
             detail = f" ({code.detail})" if code.detail else ""
-            text = (f"loading runs its Python bytecode (layout of {code.writer}{detail}); only "
-                    "Python 3.8 bytecode is certain to work in the exam")
+            text = (
+                f"loading runs its Python bytecode (layout of {code.writer}{detail}); only "
+                "Python 3.8 bytecode is certain to work in the exam"
+            )
             hint = "prefer built-in layers; load it only if you trust it (`--trust`)"
             self.problems.add("code", "warn", where, text, hint)
 
@@ -213,8 +248,10 @@ class ModelConfigEmulator:
         present = [key for key in KERAS3_ENTRY_KEYS if key in entry]
         if present:
             keys = ", ".join(f"`{key}`" for key in present)
-            text = (f"written in the Keras 3 config dialect ({keys}) by {self.writer.label}; "
-                    "Keras 2.9 ignores these keys")
+            text = (
+                f"written in the Keras 3 config dialect ({keys}) by {self.writer.label}; "
+                "Keras 2.9 ignores these keys"
+            )
             self.problems.add("dialect", "warn", "", text, FIX_CONVERT)
 
     def _fail(self, stage: Stage, where: str, text: str, hint: str) -> None:

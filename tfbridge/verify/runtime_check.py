@@ -67,10 +67,14 @@ def _check_one(
         return
     unsafe = _unsafe_reason(report)
     if unsafe and not trust:
-        report.checks.append(Check(
-            "runtime.load", "skip", f"not loaded: {unsafe}, and loading runs its code",
-            "pass --trust to load it anyway, if you trust where it came from",
-        ))
+        report.checks.append(
+            Check(
+                "runtime.load",
+                "skip",
+                f"not loaded: {unsafe}, and loading runs its code",
+                "pass --trust to load it anyway, if you trust where it came from",
+            )
+        )
         return
     try:
         result = worker.predict_probes(report.path, compile=True)
@@ -81,16 +85,25 @@ def _check_one(
     report.runtime_load = outcome
     report.checks.append(_load_check(outcome, result))
     if report.static_load is not None and report.static_load != outcome:
-        report.checks.append(Check(
-            "runtime.agreement", "warn",
-            f"the static check predicted '{report.static_load}' but TF 2.9 did '{outcome}'",
-            "trust the runtime result; please report this file to tfbridge",
-        ))
+        report.checks.append(
+            Check(
+                "runtime.agreement",
+                "warn",
+                f"the static check predicted '{report.static_load}' but TF 2.9 did '{outcome}'",
+                "trust the runtime result; please report this file to tfbridge",
+            )
+        )
     if outcome != "compile":
         return
     if not result.ok:
-        report.checks.append(Check("runtime.predict", "fail", f"loads but cannot predict on "
-                                   f"probe inputs ({result.error_type}: {result.error_message})"))
+        report.checks.append(
+            Check(
+                "runtime.predict",
+                "fail",
+                f"loads but cannot predict on "
+                f"probe inputs ({result.error_type}: {result.error_message})",
+            )
+        )
         return
     report.checks.append(_parity_check(report.path, result, reference))
     if contract is not None and contract.output_shape is not None and result.outputs:
@@ -114,10 +127,17 @@ def _outcome(worker: RuntimeWorker, model: Path, result: ProbeResult) -> LoadOut
 def _load_check(outcome: LoadOutcome, result: ProbeResult) -> Check:
     if outcome == "compile":
         return Check("runtime.load", "pass", "TF 2.9 loaded it with compile=True, as the grader")
-    how = ("loads it only with compile=False" if outcome == "no-compile"
-           else "does not load it, not even with compile=False")
-    return Check("runtime.load", "fail", f"TF 2.9 {how}: {result.load.error}",
-                 "see the static findings for the fix")
+    how = (
+        "loads it only with compile=False"
+        if outcome == "no-compile"
+        else "does not load it, not even with compile=False"
+    )
+    return Check(
+        "runtime.load",
+        "fail",
+        f"TF 2.9 {how}: {result.load.error}",
+        "see the static findings for the fix",
+    )
 
 
 def _parity_check(model: Path, result: ProbeResult, reference: RuntimeWorker | None) -> Check:
@@ -130,21 +150,34 @@ def _parity_check(model: Path, result: ProbeResult, reference: RuntimeWorker | N
     elif reference is not None:
         expected = reference.predict_probes(model, compile=False)
         if not expected.ok or expected.digest != result.digest:
-            return Check("runtime.parity", "fail", "the --reference interpreter could not "
-                         "predict on the same probes", "check the --reference interpreter")
+            return Check(
+                "runtime.parity",
+                "fail",
+                "the --reference interpreter could not predict on the same probes",
+                "check the --reference interpreter",
+            )
         parity = compare_outputs(result.outputs, expected.outputs)
         source = f"--reference {reference.python}"
     else:
-        return Check("runtime.parity", "skip", "no fingerprint beside the model and no "
-                     "--reference: predictions not compared",
-                     "run `tfbridge fingerprint MODEL` in the training environment")
-    figures = (f"max abs diff {parity.max_abs:.3g}, max rel diff {parity.max_rel:.3g} "
-               f"(atol {parity.atol:g}, rtol {parity.rtol:g}) vs {source}")
+        return Check(
+            "runtime.parity",
+            "skip",
+            "no fingerprint beside the model and no --reference: predictions not compared",
+            "run `tfbridge fingerprint MODEL` in the training environment",
+        )
+    figures = (
+        f"max abs diff {parity.max_abs:.3g}, max rel diff {parity.max_rel:.3g} "
+        f"(atol {parity.atol:g}, rtol {parity.rtol:g}) vs {source}"
+    )
     if parity.ok:
         return Check("runtime.parity", "pass", f"predictions match: {figures}")
     detail = f"{parity.message}; " if parity.message else ""
-    return Check("runtime.parity", "fail", f"predictions differ: {detail}{figures}",
-                 "retrain in the `metal` profile (Keras 2.9) or `tfbridge convert` and re-check")
+    return Check(
+        "runtime.parity",
+        "fail",
+        f"predictions differ: {detail}{figures}",
+        "retrain in the `metal` profile (Keras 2.9) or `tfbridge convert` and re-check",
+    )
 
 
 def _output_contract_check(contract: Contract, result: ProbeResult) -> Check:
@@ -152,6 +185,11 @@ def _output_contract_check(contract: Contract, result: ProbeResult) -> Check:
     actual = tuple(int(d) for d in result.outputs[0].shape[1:])
     if len(result.outputs) == 1 and shapes_match(contract.output_shape, actual):
         return Check("runtime.contract", "pass", f"output shape {format_shape(actual)} matches")
-    return Check("runtime.contract", "fail", f"output shape {format_shape(actual)} (of "
-                 f"{len(result.outputs)} outputs) differs from the contract's "
-                 f"{format_shape(contract.output_shape)}", "change the model's last layer")
+    return Check(
+        "runtime.contract",
+        "fail",
+        f"output shape {format_shape(actual)} (of "
+        f"{len(result.outputs)} outputs) differs from the contract's "
+        f"{format_shape(contract.output_shape)}",
+        "change the model's last layer",
+    )

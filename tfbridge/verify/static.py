@@ -99,25 +99,44 @@ def _emulate(saved: SavedFile) -> list[Finding]:
         TrainingConfigEmulator(knowledge, writer, problems).training_config(saved.training_config)
     findings = problems.findings()
     if saved.training_config is None:
-        findings.append(Finding(
-            "compile", "warn", "no training config: it loads uncompiled (Keras 2.9 only warns)",
-            "compile the model before saving if the question expects a compiled model",
-        ))
+        findings.append(
+            Finding(
+                "compile",
+                "warn",
+                "no training config: it loads uncompiled (Keras 2.9 only warns)",
+                "compile the model before saving if the question expects a compiled model",
+            )
+        )
     if saved.backend not in (None, "tensorflow"):
-        findings.append(Finding("file", "fail", f"saved with the `{saved.backend}` backend; "
-                                "TF 2.9 loads only TensorFlow-backend models", FIX_CONVERT))
+        findings.append(
+            Finding(
+                "file",
+                "fail",
+                f"saved with the `{saved.backend}` backend; "
+                "TF 2.9 loads only TensorFlow-backend models",
+                FIX_CONVERT,
+            )
+        )
     findings.append(_weights_finding(saved))
     return findings
 
 
 def _weights_finding(saved: SavedFile) -> Finding:
     if not saved.has_weights_group:
-        return Finding("weights", "fail", "no `model_weights` group: load_model cannot set "
-                       "weights", FIX_SAVE_H5)
+        return Finding(
+            "weights",
+            "fail",
+            "no `model_weights` group: load_model cannot set weights",
+            FIX_SAVE_H5,
+        )
     tensors = [w for weights in saved.layer_weights.values() for w in weights]
     layers = sum(1 for weights in saved.layer_weights.values() if weights)
-    return Finding("weights", "pass", f"{len(tensors)} weight tensors in {layers} layers, "
-                   f"{_parameters(tensors):,} parameters (structure only; data not read)")
+    return Finding(
+        "weights",
+        "pass",
+        f"{len(tensors)} weight tensors in {layers} layers, "
+        f"{_parameters(tensors):,} parameters (structure only; data not read)",
+    )
 
 
 def _parameters(tensors: list[WeightInfo]) -> int:
@@ -133,16 +152,27 @@ def _parameters(tensors: list[WeightInfo]) -> int:
 def _load_check(saved: SavedFile, outcome: LoadOutcome | None) -> Check:
     writer = Writer(saved.keras_version).label
     if outcome == "compile":
-        return Check("static.load", "pass", f"TF 2.9 loads it as the grader does (compile=True); "
-                     f"saved by {writer}")
+        return Check(
+            "static.load",
+            "pass",
+            f"TF 2.9 loads it as the grader does (compile=True); saved by {writer}",
+        )
     if saved.kind != "model_h5":
         return Check("static.load", "fail", f"TF 2.9 cannot load it: {saved.detail}")
     if outcome == "no-compile":
-        return Check("static.load", "fail", f"TF 2.9 loads it only with compile=False; the "
-                     f"grader's compile=True load fails (saved by {writer})",
-                     "fix the training config findings below (`tfbridge convert`)")
-    return Check("static.load", "fail", f"TF 2.9 does not load it, not even with compile=False "
-                 f"(saved by {writer})", "fix the findings below")
+        return Check(
+            "static.load",
+            "fail",
+            f"TF 2.9 loads it only with compile=False; the "
+            f"grader's compile=True load fails (saved by {writer})",
+            "fix the training config findings below (`tfbridge convert`)",
+        )
+    return Check(
+        "static.load",
+        "fail",
+        f"TF 2.9 does not load it, not even with compile=False (saved by {writer})",
+        "fix the findings below",
+    )
 
 
 def _check(finding: Finding) -> Check:

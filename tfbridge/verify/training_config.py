@@ -36,8 +36,9 @@ class TrainingConfigEmulator:
         if not isinstance(config, dict) or "class_name" not in config:
             return
         where = f"optimizer ({config['class_name']})"
-        known = self._resolver.reference("optimizer", {"class_name": config["class_name"]},
-                                         where, "compile")
+        known = self._resolver.reference(
+            "optimizer", {"class_name": config["class_name"]}, where, "compile"
+        )
         arguments = config.get("config")
         if known is None or not isinstance(arguments, dict):
             return
@@ -45,8 +46,10 @@ class TrainingConfigEmulator:
         if "lr" in arguments:
             arguments["learning_rate"] = arguments.pop("lr")
         for argument in known.unknown_args(arguments):
-            text = (f"argument `{argument}` is not accepted by Keras 2.9's {known.qualname} "
-                    f"(written by {self.writer.label})")
+            text = (
+                f"argument `{argument}` is not accepted by Keras 2.9's {known.qualname} "
+                f"(written by {self.writer.label})"
+            )
             self.problems.add("compile", "fail", where, text, FIX_COMPILE)
         schedule = arguments.get("learning_rate")
         if isinstance(schedule, dict):
