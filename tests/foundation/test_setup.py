@@ -67,9 +67,11 @@ def test_interrupted_setup_is_never_ready_then_rebuilds_and_follows_lock_changes
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "TFBRIDGE_HOME": str(scratch_home)},
+        start_new_session=True,
     )
     assert _wait_for(lambda: any(envs.glob(".exam.partial-*/lib/python3.8/site-packages/*")), 120)
-    setup.send_signal(signal.SIGKILL)
+    # The whole process group, as a closed terminal would: tfbridge and the uv it runs.
+    os.killpg(setup.pid, signal.SIGKILL)
     setup.wait()
     assert not env_status("exam").ready
     assert "Run `tfbridge setup exam`" in assert_one_line_error(run_tfbridge("env", "path", "exam"))
