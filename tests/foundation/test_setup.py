@@ -152,3 +152,21 @@ def test_env_whose_interpreter_vanished_is_not_ready(scratch_home: Path) -> None
     (env / MARKER).write_text(json.dumps({"profile": "exam", "backend": "venv"}))
     status = env_status("exam")
     assert not status.ready and status.problem == "its interpreter is missing"
+
+
+def test_sigterm_during_setup_stops_uv_and_leaves_nothing(scratch_home: Path) -> None:
+    """Leaves nothing behind: no half-built env, no orphaned uv still writing into it."""
+    envs = scratch_home / "envs"
+    setup = subprocess.Popen(
+        [sys.executable, "-m", "tfbridge", "setup", "exam"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TFBRIDGE_HOME": str(scratch_home)},
+    )
+    assert _wait_for(lambda: any(envs.glob(".exam.partial-*/lib/python3.8/site-packages/*")), 120)
+    setup.terminate()
+    _, stderr = setup.communicate(timeout=60)
+    assert setup.returncode == 130
+    assert stderr.strip().splitlines()[-1].startswith("error: interrupted")
+    assert list(envs.iterdir()) == []
