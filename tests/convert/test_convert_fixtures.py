@@ -26,6 +26,7 @@ from tfbridge.runtime import (
     RuntimeWorker,
     compare_outputs,
     compare_with_fingerprint,
+    fingerprint_path,
     read_fingerprint,
 )
 
@@ -137,9 +138,16 @@ def test_convert_fixture(
         assert result.ok, (result.error_type, result.error_message)
         ok, detail = reference_for(source, label, result, saver_workers)
         assert ok, f"{fixture}: converted predictions differ {detail}"
+        if fingerprint_path(source).is_file():
+            # verify compares the converted model with the original's predictions
+            carried = read_fingerprint(output)
+            assert report.fingerprint == fingerprint_path(output)
+            assert carried is not None and not carried.stale
+            assert compare_with_fingerprint(result, carried).ok
 
     assert sha256(source) == before, "convert modified its input"
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name != output.name]
+    outputs = {output.name, fingerprint_path(output).name}
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in outputs]
     assert leftovers == [], f"temporary files left behind: {leftovers}"
     if expected != "converted":
         assert not output.exists()

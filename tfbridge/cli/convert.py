@@ -80,6 +80,12 @@ def _render(report: ConversionReport, quiet: bool) -> None:
     )
     if quiet:
         return
+    if report.fingerprint:
+        out.print(
+            f"  fingerprint: {report.fingerprint} (the original's predictions, for verify)",
+            markup=False,
+            soft_wrap=True,
+        )
     if not report.changed:
         out.print("nothing needed changing: the model was already in Keras 2.9's dialect")
         return

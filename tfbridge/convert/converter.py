@@ -76,12 +76,15 @@ def convert(
             os.replace(temporary, output)
         finally:
             temporary.unlink(missing_ok=True)
+    from tfbridge.runtime import carry_fingerprint
+
     return ConversionReport(
         source=source,
         output=output,
         source_keras_version=keras_version,
         changes=notes.changes,
         dropped=notes.dropped,
+        fingerprint=carry_fingerprint(source, output),
     )
 
 

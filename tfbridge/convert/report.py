@@ -35,6 +35,7 @@ class ConversionReport:
     source_keras_version: str | None
     changes: list[str] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    fingerprint: Path | None = None  # the source's reference outputs, carried to the output
 
     @property
     def changed(self) -> bool:

@@ -8,6 +8,7 @@ from tfbridge.runtime.devices import list_devices
 from tfbridge.runtime.fingerprint import (
     Fingerprint,
     FingerprintOutcome,
+    carry_fingerprint,
     compare_with_fingerprint,
     fingerprint_path,
     read_fingerprint,
@@ -34,6 +35,7 @@ __all__ = [
     "ProbeResult",
     "RuntimeInfo",
     "RuntimeWorker",
+    "carry_fingerprint",
     "compare_outputs",
     "compare_with_fingerprint",
     "fingerprint_path",

@@ -145,6 +145,31 @@ def read_fingerprint(model: Path) -> Fingerprint | None:
     return fingerprint
 
 
+def carry_fingerprint(source: Path, target: Path) -> Path | None:
+    """Give `target`, a faithful rewrite of `source` (by `tfbridge convert`), the source's
+    reference outputs, so verifying the rewrite compares it with the original's predictions.
+
+    Returns the new fingerprint, or None (removing any old one beside `target`) when `source`
+    has no current fingerprint to carry.
+    """
+    source, target = Path(source), Path(target)
+    carried = read_fingerprint(source)
+    destination = fingerprint_path(target)
+    if carried is None or carried.stale:
+        destination.unlink(missing_ok=True)
+        return None
+    document = _load_json(carried.path)
+    document["model"] = {
+        **document["model"],
+        "name": target.name,
+        "sha256": model_sha256(target),
+        "size": target.stat().st_size,
+        "carried_from": {"name": source.name, "sha256": carried.model_sha256},
+    }
+    _write_document(destination, document)
+    return destination
+
+
 def compare_with_fingerprint(
     result: ProbeResult,
     fingerprint: Fingerprint,
@@ -200,10 +225,14 @@ def _write_with(model: Path, worker: RuntimeWorker) -> Path:
         )
     document = _to_json(model, sha256, size, worker.info(), result)
     path = fingerprint_path(model)
+    _write_document(path, document)
+    return path
+
+
+def _write_document(path: Path, document: dict[str, Any]) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(_dump(document), encoding="utf-8")
     os.replace(temporary, path)
-    return path
 
 
 def _to_json(
