@@ -58,11 +58,14 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """What the README's quick start does: build the exam env, verify the bundled examples."""
+    """The README's quick start: build the exam env, verify the bundled examples, convert one."""
     session.install("-e", ".")
     session.run("tfbridge", "setup", "exam")
     session.run("tfbridge", "verify", "examples/mnist_dense.h5", success_codes=[0])
     session.run("tfbridge", "verify", "examples/keras3_model.h5", success_codes=[1])
+    converted = Path(session.create_tmp()) / "keras3_model.tf29.h5"
+    session.run("tfbridge", "convert", "examples/keras3_model.h5", "-o", str(converted))
+    session.run("tfbridge", "verify", str(converted), success_codes=[0])
 
 
 @nox.session(python=PYTHON)
