@@ -221,3 +221,33 @@ def test_full_disk_keeps_the_previous_model(
         assert (small / "Category1" / "q1.h5").read_bytes() == models["first"].read_bytes()
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_models_leaving_are_verified_in_one_batch_and_in_place_ones_not_again(
+    make_project: ProjectMaker, exam_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tfbridge.sync.engine import verify_gate
+
+    batches: list[list[str]] = []
+
+    def recording_gate(models: Any) -> Any:
+        batches.append([model.name for model, _ in models])
+        return verify_gate(models)
+
+    root = make_project(
+        str(exam_dir), slots={"q1": ("first", "Category1"), "q2": ("second", "Category2")}
+    )
+    monkeypatch.chdir(root)
+    first = sync(load_config(root), gate=recording_gate)
+    assert [(s.slot, s.action, s.verdict) for s in first.slots] == [
+        ("q1", "sent", "pass"),
+        ("q2", "sent", "pass"),
+    ]
+    assert batches == [["q1.h5", "q2.h5"]]
+    (root / "models" / "q2.h5").write_bytes((root / "models" / "q1.h5").read_bytes())
+    second = sync(load_config(root), gate=recording_gate)
+    assert [(s.slot, s.action) for s in second.slots] == [("q1", "unchanged"), ("q2", "sent")]
+    assert batches[1] == ["q2.h5"]
+    third = sync(load_config(root), gate=recording_gate)
+    assert [s.action for s in third.slots] == ["unchanged", "unchanged"]
+    assert len(batches) == 2, "nothing left, so nothing was verified"

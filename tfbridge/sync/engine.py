@@ -6,7 +6,7 @@ import hashlib
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,15 +28,18 @@ from tfbridge.sync.transport import Transport, TransportError
 if TYPE_CHECKING:
     from tfbridge.verify.result import ModelReport
 
-Gate = Callable[[Path, Contract], "ModelReport"]
+# Verifies a batch of (model, contract) pairs, one report each, in order.
+Gate = Callable[[Sequence[tuple[Path, Contract]]], Sequence["ModelReport"]]
 # Leave this much room beyond the model itself: a far side filled to the last byte helps no one.
 SPACE_MARGIN = 1024 * 1024
 
 
-def verify_gate(model: Path, contract: Contract) -> ModelReport:
-    from tfbridge.verify import verify
+def verify_gate(models: Sequence[tuple[Path, Contract]]) -> Sequence[ModelReport]:
+    """Verify every model leaving in one call: one exam worker, each against its contract."""
+    from tfbridge.verify import verify_models
 
-    return verify(model, contract=None if contract.is_empty else contract)
+    pairs = [(model, None if contract.is_empty else contract) for model, contract in models]
+    return verify_models(pairs).models
 
 
 @contextmanager
@@ -67,8 +70,10 @@ class Prepared:
     slot: Slot
     sha256: str
     size: int
-    verdict: str
-    problems: list[str]
+    verdict: str = "skip"  # not verified: the slot already holds this very model
+    problems: tuple[str, ...] = ()
+    matches: tuple[str, ...] = ()  # far-side models with the same content
+    in_place: bool = False  # the slot holds exactly this model, under its name
 
 
 def sync(
@@ -90,11 +95,12 @@ def sync(
             hint="set it to the grading machine's exam interpreter",
         )
     notify = progress or (lambda event: None)
-    prepared = [_prepare(slot, gate, notify) for slot in config.select(list(names))]
+    prepared = [_prepare(slot) for slot in config.select(list(names))]
     report = SyncReport(target=target.describe(), dry_run=dry_run)
     state_dir = project_state_dir(config.root)
     with connected(target, transport) as far:
-        for item in prepared:
+        surveyed = [_survey(far, item) for item in prepared]
+        for item in _gate(surveyed, gate, notify):
             result = _sync_slot(
                 far,
                 item,
@@ -110,18 +116,37 @@ def sync(
     return report
 
 
-def _prepare(slot: Slot, gate: Gate, notify: ProgressCallback) -> Prepared:
+def _prepare(slot: Slot) -> Prepared:
     if not slot.model.is_file():
         raise TfbridgeError(
             f"slot {slot.name}: model file {slot.model} does not exist",
             hint=f"save the model there, or fix slots.{slot.name}.model in the config",
         )
-    notify(SyncEvent(slot.name, "verify"))
-    report = gate(slot.model, slot.contract)
-    problems = [f"{check.id}: {check.message}" for check in report.checks if check.status == "fail"]
-    return Prepared(
-        slot, file_sha256(slot.model), slot.model.stat().st_size, report.verdict, problems
+    return Prepared(slot, file_sha256(slot.model), slot.model.stat().st_size)
+
+
+def _survey(transport: Transport, item: Prepared) -> Prepared:
+    """Which far-side models of the slot already hold this content."""
+    directory = slots.slot_directory(transport, item.slot, create=False)
+    state = slots.read_slot(transport, directory)
+    matches = tuple(_models_with_sha(transport, state, item))
+    in_place = state.models == [item.slot.file_name] and bool(matches)
+    return replace(item, matches=matches, in_place=in_place)
+
+
+def _gate(items: list[Prepared], gate: Gate, notify: ProgressCallback) -> list[Prepared]:
+    """Verify, in one batch, each model that will leave; one already in place is not."""
+    leaving = [index for index, item in enumerate(items) if not item.in_place]
+    for index in leaving:
+        notify(SyncEvent(items[index].slot.name, "verify"))
+    reports = (
+        gate([(items[i].slot.model, items[i].slot.contract) for i in leaving]) if leaving else []
     )
+    gated = list(items)
+    for index, report in zip(leaving, reports, strict=True):
+        problems = tuple(f"{c.id}: {c.message}" for c in report.checks if c.status == "fail")
+        gated[index] = replace(items[index], verdict=report.verdict, problems=problems)
+    return gated
 
 
 def _sync_slot(
@@ -140,15 +165,21 @@ def _sync_slot(
         directory or posixpath.join(transport.root, slot.remote_dir), slot.file_name
     )
     result = SlotSync(
-        slot.name, "refused", slot.model, remote_path, item.sha256, item.verdict, item.problems
+        slot.name,
+        "refused",
+        slot.model,
+        remote_path,
+        item.sha256,
+        item.verdict,
+        list(item.problems),
     )
     if item.verdict == "fail" and not force:
         return result
     state = slots.read_slot(transport, directory)
     if directory and state.temps and not dry_run:
         report.cleaned_temps += slots.clean_temps(transport, directory)
-    same = _models_with_sha(transport, state, item)
-    if state.models == [slot.file_name] and same:
+    same = list(item.matches)
+    if item.in_place:
         result.action = "unchanged"
         if python:
             result.remote = _remote_verify(transport, python, remote_path, item, notify)

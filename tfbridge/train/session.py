@@ -144,18 +144,15 @@ def _check_models(
 def _verify(
     models: list[Path], config: ProjectConfig | None, notify: Progress
 ) -> dict[Path, ModelReport]:
-    """Verify with one exam worker per distinct slot contract; the run's own models are trusted
-    (their Lambda code is the user's script), and parity is checked against their fingerprints."""
-    from tfbridge.verify import verify_paths
+    """Verify with one exam worker, each model against its slot's contract; the run's own models
+    are trusted (their Lambda code is the user's script), and parity is checked against their
+    fingerprints."""
+    from tfbridge.verify import verify_models
 
-    by_contract: dict[Contract | None, list[Path]] = {}
-    for model in models:
-        by_contract.setdefault(_contract_for(model, config), []).append(model)
-    reports: dict[Path, ModelReport] = {}
-    for contract, group in by_contract.items():
-        report = verify_paths(group, contract=contract, trust=True, progress=notify)
-        reports.update(zip(group, report.models, strict=True))
-    return reports
+    report = verify_models(
+        [(model, _contract_for(model, config)) for model in models], trust=True, progress=notify
+    )
+    return dict(zip(models, report.models, strict=True))
 
 
 def _fingerprint(
@@ -219,4 +216,6 @@ def _sync_verified(
             f"set slots.<name>.model in {config.source} to the trained .h5",
         )
     notify(f"syncing {', '.join(names)}")
-    return sync(config, names, gate=lambda model, contract: verified[model.resolve()])
+    return sync(
+        config, names, gate=lambda models: [verified[model.resolve()] for model, _ in models]
+    )

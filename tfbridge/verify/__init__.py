@@ -8,11 +8,19 @@ import types
 from pathlib import Path
 from typing import Any
 
-from tfbridge.verify.api import verify, verify_paths
+from tfbridge.verify.api import verify, verify_models, verify_paths
 from tfbridge.verify.result import Check, ModelReport, VerifyReport
 from tfbridge.verify.static import static_check
 
-__all__ = ["Check", "ModelReport", "VerifyReport", "static_check", "verify", "verify_paths"]
+__all__ = [
+    "Check",
+    "ModelReport",
+    "VerifyReport",
+    "static_check",
+    "verify",
+    "verify_models",
+    "verify_paths",
+]
 
 
 class _CallableModule(types.ModuleType):

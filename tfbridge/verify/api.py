@@ -51,23 +51,46 @@ def verify_paths(
     `runtime=None` runs the runtime check when the exam environment is ready (or `exam_python`
     is given); `runtime=True` requires it (TfbridgeError naming the fix when it is missing).
     """
-    models = [static_check(model, contract) for model in expand_paths(paths)]
+    return verify_models(
+        [(model, contract) for model in expand_paths(paths)],
+        runtime=runtime,
+        trust=trust,
+        reference_python=reference_python,
+        exam_python=exam_python,
+        progress=progress,
+    )
+
+
+def verify_models(
+    models: Sequence[tuple[Path, Contract | None]],
+    *,
+    runtime: bool | None = None,
+    trust: bool = False,
+    reference_python: Path | None = None,
+    exam_python: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> VerifyReport:
+    """Verify model files, each against its own contract, with one exam worker for all."""
+    checked = [(static_check(path, contract), contract) for path, contract in models]
     python = exam_python if exam_python is not None else _exam_python(runtime)
-    loadable = [model for model in models if model.readable]
+    loadable = [(report, contract) for report, contract in checked if report.readable]
     if runtime is False:
-        skip_runtime(loadable, "--no-runtime")
+        skip_runtime([report for report, _ in loadable], "--no-runtime")
     elif python is None:
-        skip_runtime(loadable, "the exam environment is not set up", "run `tfbridge setup exam`")
+        skip_runtime(
+            [report for report, _ in loadable],
+            "the exam environment is not set up",
+            "run `tfbridge setup exam`",
+        )
     elif loadable:
         run_runtime_checks(
             loadable,
             python,
-            contract=contract,
             trust=trust,
             reference_python=reference_python,
             progress=progress,
         )
-    return VerifyReport(models)
+    return VerifyReport([report for report, _ in checked])
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
@@ -93,4 +116,12 @@ def _exam_python(runtime: bool | None) -> Path | None:
     return status.python if status.ready and status.current else None
 
 
-__all__ = ["Check", "ModelReport", "VerifyReport", "expand_paths", "verify", "verify_paths"]
+__all__ = [
+    "Check",
+    "ModelReport",
+    "VerifyReport",
+    "expand_paths",
+    "verify",
+    "verify_models",
+    "verify_paths",
+]

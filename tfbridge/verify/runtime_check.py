@@ -26,10 +26,9 @@ Progress = Callable[[str], None]
 
 
 def run_runtime_checks(
-    reports: Sequence[ModelReport],
+    reports: Sequence[tuple[ModelReport, Contract | None]],
     python: Path,
     *,
-    contract: Contract | None = None,
     trust: bool = False,
     reference_python: Path | None = None,
     progress: Progress | None = None,
@@ -42,7 +41,7 @@ def run_runtime_checks(
         reference = None
         if reference_python is not None:
             reference = stack.enter_context(RuntimeWorker(reference_python))
-        for report in reports:
+        for report, contract in reports:
             if progress is not None:
                 progress(f"loading {report.path} in the exam runtime")
             _check_one(report, worker, reference, contract, trust)
