@@ -80,6 +80,7 @@ def lock(
             console().print(
                 f"{row['profile']:<8} {row['platform']:<10} {row['status']:<24} {row['path']}",
                 markup=False,
+                soft_wrap=True,
             )
     if any(row["status"] == "stale" for row in rows):
         raise typer.Exit(EXIT_FAILED)
