@@ -7,7 +7,6 @@ the smoke test, so an interrupted setup never leaves an environment tfbridge tre
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from typing import Any, Literal
 from tfbridge import smoke
 from tfbridge.errors import TfbridgeError
 from tfbridge.hardware import Hardware, detect
+from tfbridge.hashing import file_sha256
 from tfbridge.interpreters import find_interpreter
 from tfbridge.lock.conda import (
     conda_lock_path,
@@ -154,7 +154,7 @@ def setup_profile(
         _register_prefix(name, prefix)
     chosen = _choose_backend(backend)
     lock = _lock_for(profile, chosen, hardware)
-    digest = _file_sha256(lock)
+    digest = file_sha256(lock)
     target = env_dir(name)
     marker = _read_marker(target)
     if marker and marker.get("lock_sha256") == digest and python_in(target).exists():
@@ -205,7 +205,7 @@ def _current_lock_digest(profile: str, backend: str, hardware: Hardware | None) 
             path = conda_lock_path(loaded)
         else:
             path = lock_path(loaded, (hardware or detect()).conda_platform)
-        return _file_sha256(path) if path.is_file() else None
+        return file_sha256(path) if path.is_file() else None
     except TfbridgeError:
         return None
 
@@ -273,7 +273,7 @@ def _finish(
         "profile": profile.name,
         "backend": backend,
         "lock": str(lock),
-        "lock_sha256": _file_sha256(lock),
+        "lock_sha256": file_sha256(lock),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "smoke": report,
     }
@@ -305,10 +305,6 @@ def _read_marker(env: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _remove_tree(path: Path) -> None:

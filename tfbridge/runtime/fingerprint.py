@@ -7,7 +7,6 @@ A fingerprint whose recorded sha256 no longer matches the model is stale: report
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tfbridge.errors import EXIT_FAILED, TfbridgeError
+from tfbridge.hashing import file_sha256
 from tfbridge.runtime.client import RuntimeWorker
 from tfbridge.runtime.parity import DEFAULT_ATOL, DEFAULT_RTOL, compare_outputs
 from tfbridge.runtime.results import Parity, ProbeInput, ProbeResult, RuntimeInfo
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 SCHEMA = "tfbridge.fingerprint"
 SCHEMA_VERSION = 1
 SUFFIX = ".fingerprint.json"
-_HASH_CHUNK = 1 << 20
 
 
 @dataclass
@@ -84,14 +83,6 @@ def expand_model_paths(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def model_sha256(model: Path) -> str:
-    digest = hashlib.sha256()
-    with model.open("rb") as stream:
-        while chunk := stream.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_fingerprint(
     model: Path, python: Path, *, worker: RuntimeWorker | None = None, timeout: float = 600.0
 ) -> Path:
@@ -139,7 +130,7 @@ def read_fingerprint(model: Path) -> Fingerprint | None:
         raise _unreadable(path, f"missing or bad field ({error})") from error
     if not model.is_file():
         fingerprint.stale, fingerprint.stale_reason = True, f"{model} no longer exists"
-    elif model_sha256(model) != fingerprint.model_sha256:
+    elif file_sha256(model) != fingerprint.model_sha256:
         fingerprint.stale = True
         fingerprint.stale_reason = f"{model.name} changed after its fingerprint was written"
     return fingerprint
@@ -162,7 +153,7 @@ def carry_fingerprint(source: Path, target: Path) -> Path | None:
     document["model"] = {
         **document["model"],
         "name": target.name,
-        "sha256": model_sha256(target),
+        "sha256": file_sha256(target),
         "size": target.stat().st_size,
         "carried_from": {"name": source.name, "sha256": carried.model_sha256},
     }
@@ -208,7 +199,7 @@ def _describe_inputs(inputs: Sequence[ProbeInput]) -> str:
 
 
 def _write_with(model: Path, worker: RuntimeWorker) -> Path:
-    sha256, size = model_sha256(model), model.stat().st_size
+    sha256, size = file_sha256(model), model.stat().st_size
     result = worker.predict_probes(model, compile=False)
     if not result.load.ok:
         raise TfbridgeError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 from tfbridge.config import ProjectConfig, Slot, Target
 from tfbridge.contract import Contract
 from tfbridge.errors import TfbridgeError
+from tfbridge.hashing import file_sha256
 from tfbridge.paths import project_state_dir
 from tfbridge.sync import ledger
 from tfbridge.sync import slot as slots
@@ -269,14 +269,6 @@ def _ledger_entry(action: str, result: SlotSync, target: str) -> ledger.LedgerEn
         verdict=result.verdict,
         target=target,
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _mb(size: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import stat
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tfbridge.hashing import file_sha256
 from tfbridge.sync.transport import BytesProgress, FileStat, RunResult, TransportError
 
 CHUNK = 1024 * 1024
@@ -71,11 +71,8 @@ class LocalTransport:
             os.fsync(sink.fileno())
 
     def sha256(self, path: str) -> str:
-        digest = hashlib.sha256()
-        with _errors("read", path), open(path, "rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-        return digest.hexdigest()
+        with _errors("read", path):
+            return file_sha256(path)
 
     def rename(self, source: str, destination: str) -> None:
         with _errors("rename", source):

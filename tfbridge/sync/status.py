@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tfbridge.config import ProjectConfig, Slot
+from tfbridge.hashing import file_sha256
 from tfbridge.paths import project_state_dir
 from tfbridge.sync import ledger
 from tfbridge.sync import slot as slots
-from tfbridge.sync.engine import connected, file_sha256
+from tfbridge.sync.engine import connected
 from tfbridge.sync.result import SlotStatus, StatusReport
 from tfbridge.sync.transport import Transport
 

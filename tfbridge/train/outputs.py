@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbridge.runtime.fingerprint import model_sha256
+from tfbridge.hashing import file_sha256
 
 MODEL_SUFFIX = ".h5"
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
@@ -49,4 +49,4 @@ def _skipped(directory: Path) -> bool:
 
 def _state(path: Path) -> FileState:
     stat = path.stat()
-    return FileState(stat.st_mtime_ns, stat.st_size, model_sha256(path))
+    return FileState(stat.st_mtime_ns, stat.st_size, file_sha256(path))

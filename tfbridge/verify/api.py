@@ -25,9 +25,8 @@ def verify(
     exam_python: Path | None = None,
 ) -> ModelReport:
     """Verify one model file: the static check, then (when on) the runtime check."""
-    report = verify_paths(
-        [path],
-        contract=contract,
+    report = verify_models(
+        [(path, contract)],
         runtime=runtime,
         trust=trust,
         reference_python=reference_python,
