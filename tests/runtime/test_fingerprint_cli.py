@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-
-def tfbridge(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tfbridge", *args], capture_output=True, text=True, timeout=900
-    )
+from tests.conftest import run_tfbridge
 
 
 @pytest.mark.runtime
 def test_fingerprint_json_and_exit_code(exam_python: Path, models: Path) -> None:
     (models / "notes.h5").write_text("not a model\n")
-    done = tfbridge(
+    done = run_tfbridge(
         "fingerprint",
         str(models / "dense.h5"),
         str(models / "notes.h5"),
@@ -40,7 +35,7 @@ def test_fingerprint_json_and_exit_code(exam_python: Path, models: Path) -> None
 
 
 def test_missing_model_is_a_usage_error(tmp_path: Path) -> None:
-    done = tfbridge("fingerprint", str(tmp_path / "absent.h5"), "--python", sys.executable)
+    done = run_tfbridge("fingerprint", str(tmp_path / "absent.h5"), "--python", sys.executable)
     assert done.returncode == 2
     assert done.stderr.startswith("error: no such model file")
 
@@ -48,7 +43,7 @@ def test_missing_model_is_a_usage_error(tmp_path: Path) -> None:
 def test_python_and_profile_together_is_a_usage_error(tmp_path: Path) -> None:
     model = tmp_path / "model.h5"
     model.write_bytes(b"\x89HDF")
-    done = tfbridge("fingerprint", str(model), "--python", sys.executable, "--profile", "exam")
+    done = run_tfbridge("fingerprint", str(model), "--python", sys.executable, "--profile", "exam")
     assert done.returncode == 2
     assert "either --python or --profile" in done.stderr
 
@@ -56,7 +51,7 @@ def test_python_and_profile_together_is_a_usage_error(tmp_path: Path) -> None:
 def test_missing_interpreter_is_a_usage_error(tmp_path: Path) -> None:
     model = tmp_path / "model.h5"
     model.write_bytes(b"\x89HDF")
-    done = tfbridge("fingerprint", str(model), "--python", str(tmp_path / "nowhere" / "python"))
+    done = run_tfbridge("fingerprint", str(model), "--python", str(tmp_path / "nowhere" / "python"))
     assert done.returncode == 2
     assert "no Python interpreter at" in done.stderr
     assert "Traceback" not in done.stderr

@@ -6,13 +6,13 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import run_tfbridge
 from tfbridge.config import load_config
 from tfbridge.errors import TfbridgeError
 from tfbridge.sync import rollback, sync
@@ -52,9 +52,7 @@ class WatchedTransport(LocalTransport):
 
 
 def tfbridge(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tfbridge", *args], cwd=root, capture_output=True, text=True
-    )
+    return run_tfbridge(*args, cwd=root)
 
 
 def as_json(done: subprocess.CompletedProcess[str]) -> Any:

@@ -6,13 +6,13 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sshd_server
 
+from tests.conftest import run_tfbridge
 from tfbridge.config import load_config
 from tfbridge.errors import TfbridgeError
 from tfbridge.sync import SyncEvent, sync
@@ -22,9 +22,7 @@ ALIAS = sshd_server.HOST_ALIAS
 
 
 def tfbridge(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tfbridge", *args], cwd=root, capture_output=True, text=True
-    )
+    return run_tfbridge(*args, cwd=root)
 
 
 def error_line(done: subprocess.CompletedProcess[str]) -> str:

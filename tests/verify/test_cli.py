@@ -5,22 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.conftest import run_tfbridge
 from tests.verify.conftest import MODELS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tfbridge", "verify", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-    )
+    return run_tfbridge("verify", *args, cwd=cwd)
 
 
 def test_bundled_examples_pass_and_fail() -> None:
