@@ -46,9 +46,25 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+JSON_SCHEMA = 1
+_json_printed = False
+
+
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, sort_keys=False) + "\n")
+    """The one JSON object a command prints; objects get `"schema": 1` first."""
+    data = to_jsonable(value)
+    if isinstance(data, dict):
+        data = {"schema": JSON_SCHEMA, **{k: v for k, v in data.items() if k != "schema"}}
+    global _json_printed
+    _json_printed = True
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
+
+
+def print_error_json(message: str, hint: str, exit_code: int) -> None:
+    """The JSON object of a failed command: `{"schema": 1, "error": {message, hint, exit_code}}`."""
+    if not _json_printed:  # exactly one object on stdout, even when a late step fails
+        print_json({"error": {"message": message, "hint": hint, "exit_code": exit_code}})
 
 
 def info(message: str, quiet: bool = False) -> None:
