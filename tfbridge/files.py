@@ -121,7 +121,7 @@ def remove_stale_temps(directory: Path, name: str | None = None) -> int:
         match = _TEMP.match(entry.name)
         if match is None or (name is not None and match["name"] != name):
             continue
-        if _alive(int(match["pid"])) or not entry.is_file(follow_symlinks=False):
+        if process_alive(int(match["pid"])) or not entry.is_file(follow_symlinks=False):
             continue
         with suppress(OSError):
             os.unlink(entry.path)
@@ -129,7 +129,8 @@ def remove_stale_temps(directory: Path, name: str | None = None) -> int:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (this process counts as alive)."""
     if pid == os.getpid():
         return True
     try:
