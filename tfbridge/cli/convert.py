@@ -54,10 +54,9 @@ def convert(
     try:
         report = convert_model(source, output, drop_optimizer=drop_optimizer)
     except ConversionRefused as refused:
-        if not json_output:
-            raise
-        print_json(_refusal_json(refused))
-        raise typer.Exit(refused.exit_code) from None
+        if json_output:  # the one JSON object; the error line on stderr comes from main
+            print_json(_refusal_json(refused))
+        raise
     if json_output:
         print_json(report)
     else:
@@ -70,6 +69,7 @@ def _refusal_json(refused: ConversionRefused) -> dict[str, object]:
         "converted": False,
         "reasons": refused.reasons,
         "hint": refused.hint,
+        "error": {"message": refused.message, "hint": refused.hint, "exit_code": refused.exit_code},
     }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,39 @@ from tfbridge.convert.h5attrs import read_text_attr
 from tfbridge.convert.layers import ConfigRewriter
 from tfbridge.convert.report import RETRAIN_HINT, ConversionRefused, ConversionReport, Notes
 from tfbridge.convert.rules import load_rules
-from tfbridge.convert.training import TrainingConfigRewriter
-from tfbridge.convert.weights import copy_optimizer_weights, copy_weights, top_level_weight_count
+from tfbridge.convert.structure import (
+    MODEL_CLASSES,
+    ConfigShapeError,
+    check_model_config,
+    check_training_config,
+)
+from tfbridge.convert.training import DROP_OPTIMIZER_HINT, TrainingConfigRewriter
+from tfbridge.convert.weights import (
+    check_weights,
+    copy_optimizer_weights,
+    copy_weights,
+    top_level_weight_count,
+)
 from tfbridge.errors import TfbridgeError
+from tfbridge.files import atomic_output, check_writable_target, require_regular_file
+from tfbridge.runtime import fingerprint_path, read_fingerprint
 
 TARGET_KERAS_VERSION = "2.9.0"
 OUTPUT_SUFFIX = ".tf29.h5"
 SAVE_AS_H5_HINT = "load it where it was saved and write a full model with `model.save('model.h5')`"
+
+Json = dict[str, Any]
+
+
+@dataclass
+class _Plan:
+    """Everything decided from the input before a byte of output is written."""
+
+    notes: Notes
+    keras_version: str | None
+    model_config: Json
+    training_config: Json | None
+    keep_optimizer_state: bool
 
 
 def default_output(source: Path) -> Path:
@@ -36,116 +64,164 @@ def convert(
     """Convert `source` into Keras 2.9's dialect at `output` (default `<stem>.tf29.h5`).
 
     Raises ConversionRefused (exit 1) listing every reason when the model cannot be converted
-    faithfully, and TfbridgeError (exit 2) when the input is not a readable full-model `.h5`.
+    faithfully, and TfbridgeError (exit 2) when the input is not a readable full-model `.h5` or
+    the output cannot be written. Nothing is written until every check has passed; a step that
+    fails after writing removes the output again.
     """
     source = Path(source)
     output = Path(output) if output is not None else default_output(source)
     _check_paths(source, output)
-    import h5py
-
+    read_fingerprint(source)  # an unreadable fingerprint stops us before anything is written
     with _open_model_file(source) as model_file:
-        notes = Notes()
-        keras_version = read_text_attr(model_file, "keras_version")
-        model_config, training_config = _rewrite_configs(model_file, source, notes, drop_optimizer)
-        if "model_weights" not in model_file:
-            raise TfbridgeError(f"{source} has a model config but no `model_weights` group")
-        if top_level_weight_count(model_file):
-            notes.refuse("the model has top-level weights of its own (a subclassed model)")
-        if notes.refusals:
-            raise ConversionRefused(source, notes.refusals, " ".join(notes.hints) or RETRAIN_HINT)
-        keep_optimizer_state = (
-            training_config is not None
-            and training_config == _training_config(model_file)
-            and "optimizer_weights" in model_file
-        )
-        if "optimizer_weights" in model_file and not keep_optimizer_state:
-            notes.change("optimizer state left out: it restarts if the model is trained further")
-        temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-        try:
-            with h5py.File(temporary, "w") as target:
-                target.attrs["backend"] = b"tensorflow"
-                target.attrs["keras_version"] = TARGET_KERAS_VERSION.encode("utf8")
-                target.attrs["tfbridge_converted_from_keras"] = str(keras_version).encode("utf8")
-                target.attrs["model_config"] = json.dumps(model_config).encode("utf8")
-                if training_config is not None:
-                    target.attrs["training_config"] = json.dumps(training_config).encode("utf8")
-                if copy_weights(model_file, target, TARGET_KERAS_VERSION):
-                    notes.change("weight names rewritten in Keras 2.9's form (`layer/kernel:0`)")
-                if keep_optimizer_state:
-                    copy_optimizer_weights(model_file, target)
-            os.replace(temporary, output)
-        finally:
-            temporary.unlink(missing_ok=True)
-    from tfbridge.runtime import carry_fingerprint
-
+        plan = _plan(model_file, source, drop_optimizer)
+        _write(model_file, output, plan)
+    try:
+        fingerprint = _carry_fingerprint(source, output)
+    except BaseException:
+        _remove_output(output)
+        raise
     return ConversionReport(
         source=source,
         output=output,
-        source_keras_version=keras_version,
-        changes=notes.changes,
-        dropped=notes.dropped,
-        fingerprint=carry_fingerprint(source, output),
+        source_keras_version=plan.keras_version,
+        changes=plan.notes.changes,
+        dropped=plan.notes.dropped,
+        fingerprint=fingerprint,
     )
 
 
-def _rewrite_configs(
-    model_file: Any, source: Path, notes: Notes, drop_optimizer: bool
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
+    notes = Notes()
+    keras_version = read_text_attr(model_file, "keras_version")
+    original_model_config = _model_config(model_file, source)
+    original_training = None if drop_optimizer else _training_config(model_file, source)
+    check_weights(model_file)
     rules = load_rules()
-    model_config = ConfigRewriter(rules, notes).model(_model_config(model_file, source))
-    training_config = _training_config(model_file)
-    if training_config is None:
-        return model_config, None
-    if drop_optimizer:
+    model_config = ConfigRewriter(rules, notes).model(original_model_config)
+    training_config = None
+    if original_training is not None:
+        training_config = TrainingConfigRewriter(rules, notes).rewrite(original_training)
+    elif drop_optimizer and "training_config" in model_file.attrs:
         notes.change("training config (optimizer, loss, metrics) left out: --drop-optimizer")
-        return model_config, None
-    return model_config, TrainingConfigRewriter(rules, notes).rewrite(training_config)
+    if top_level_weight_count(model_file):
+        notes.refuse("the model has top-level weights of its own (a subclassed model)")
+    if notes.refusals:
+        raise ConversionRefused(source, notes.refusals, " ".join(notes.hints) or RETRAIN_HINT)
+    keep_optimizer_state = (
+        training_config is not None
+        and training_config == original_training
+        and "optimizer_weights" in model_file
+    )
+    if "optimizer_weights" in model_file and not keep_optimizer_state:
+        notes.change("optimizer state left out: it restarts if the model is trained further")
+    return _Plan(notes, keras_version, model_config, training_config, keep_optimizer_state)
 
 
-def _model_config(model_file: Any, source: Path) -> dict[str, Any]:
+def _write(model_file: Any, output: Path, plan: _Plan) -> None:
+    import h5py
+
+    with atomic_output(output) as temporary, h5py.File(temporary, "w") as target:
+        target.attrs["backend"] = b"tensorflow"
+        target.attrs["keras_version"] = TARGET_KERAS_VERSION.encode("utf8")
+        source_version = str(plan.keras_version).encode("utf8")
+        target.attrs["tfbridge_converted_from_keras"] = source_version
+        target.attrs["model_config"] = json.dumps(plan.model_config).encode("utf8")
+        if plan.training_config is not None:
+            target.attrs["training_config"] = json.dumps(plan.training_config).encode("utf8")
+        if copy_weights(model_file, target, TARGET_KERAS_VERSION):
+            plan.notes.change("weight names rewritten in Keras 2.9's form (`layer/kernel:0`)")
+        if plan.keep_optimizer_state:
+            copy_optimizer_weights(model_file, target)
+
+
+def _carry_fingerprint(source: Path, output: Path) -> Path | None:
+    from tfbridge.runtime import carry_fingerprint
+
+    try:
+        return carry_fingerprint(source, output)
+    except OSError as error:
+        raise TfbridgeError(
+            f"cannot write {fingerprint_path(output)}: {error.strerror or error}",
+            hint="choose an output path in a folder you can write to",
+        ) from None
+
+
+def _remove_output(output: Path) -> None:
+    """Undo a conversion whose later step failed: its output and the fingerprint beside it."""
+    for path in (output, fingerprint_path(output)):
+        with suppress(OSError):
+            path.unlink()
+
+
+def _model_config(model_file: Any, source: Path) -> Json:
     text = read_text_attr(model_file, "model_config")
     if text is None:
         raise TfbridgeError(
             f"{source} holds weights only (no model config): there is no model to convert",
             hint=SAVE_AS_H5_HINT,
         )
-    config: dict[str, Any] = _parse_json(text, source, "model_config")
-    return config
+    config = _parse_json(text, source, "model_config")
+    try:
+        check_model_config(config)
+    except ConfigShapeError as error:
+        raise _not_keras(source, str(error)) from None
+    class_name = config["class_name"]
+    if class_name not in MODEL_CLASSES and load_rules().knowledge.resolve("layer", class_name):
+        raise _not_keras(source, f"its top-level object is a `{class_name}` layer, not a model")
+    checked: Json = config
+    return checked
 
 
-def _training_config(model_file: Any) -> dict[str, Any] | None:
+def _training_config(model_file: Any, source: Path) -> Json | None:
     text = read_text_attr(model_file, "training_config")
     if text is None:
         return None
-    config: dict[str, Any] = json.loads(text)
-    return config
+    config = _parse_json(text, source, "training_config", DROP_OPTIMIZER_HINT)
+    try:
+        check_training_config(config)
+    except ConfigShapeError as error:
+        raise TfbridgeError(
+            f"{source}: its training config is not one Keras wrote: {error}",
+            hint=DROP_OPTIMIZER_HINT,
+        ) from None
+    checked: Json = config
+    return checked
 
 
-def _parse_json(text: str, source: Path, attr: str) -> Any:
+def _not_keras(source: Path, why: str) -> TfbridgeError:
+    return TfbridgeError(f"{source} is not a model Keras wrote: {why}", hint=SAVE_AS_H5_HINT)
+
+
+def _parse_json(text: str, source: Path, attr: str, hint: str = SAVE_AS_H5_HINT) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise TfbridgeError(f"{source}: its `{attr}` is not valid JSON ({error.msg})") from None
+        raise TfbridgeError(
+            f"{source}: its `{attr}` is not valid JSON ({error.msg})", hint=hint
+        ) from None
+    except RecursionError:
+        raise TfbridgeError(
+            f"{source}: its `{attr}` nests too deeply to be a Keras config", hint=hint
+        ) from None
 
 
 def _check_paths(source: Path, output: Path) -> None:
-    if not source.exists():
-        raise TfbridgeError(f"{source} does not exist", hint="pass the path of a saved .h5 model")
+    """Refuse, before anything is opened or written, an input or output that cannot be right."""
     if source.is_dir():
         raise TfbridgeError(
             f"{source} is a directory (a SavedModel?); convert reads one .h5 file",
             hint=SAVE_AS_H5_HINT,
         )
+    require_regular_file(source, hint="pass the path of a saved .h5 model")
     if zipfile.is_zipfile(source):
         raise TfbridgeError(
             f"{source} is a Keras 3 `.keras` archive, not an .h5 file", hint=SAVE_AS_H5_HINT
         )
-    if output.resolve() == source.resolve():
+    if check_writable_target(output) == Path(os.path.realpath(source)):
         raise TfbridgeError(
             f"refusing to overwrite the input {source}", hint="pick another name with -o"
         )
-    if not output.parent.is_dir():
-        raise TfbridgeError(f"the output folder {output.parent} does not exist")
+    check_writable_target(fingerprint_path(output))
 
 
 class _open_model_file:  # a context manager, named like open()

@@ -8,11 +8,8 @@ from tfbridge.convert.lambdas import check_lambda
 from tfbridge.convert.nodes import is_keras3_node, keras3_node_to_legacy, wrap_single_endpoint
 from tfbridge.convert.report import RETRAIN_HINT, Effect, Notes
 from tfbridge.convert.rules import Rules
+from tfbridge.convert.structure import MODEL_CLASSES, NESTED_LAYER_KEYS, NESTED_LAYER_LIST_KEYS
 
-MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
-# Config keys holding another serialized layer (wrappers, RNNs) or a list of them.
-NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell")
-NESTED_LAYER_LIST_KEYS = ("cells",)
 REPLACE_HINT = "replace it with built-in Keras layers, or " + RETRAIN_HINT
 
 Json = dict[str, Any]

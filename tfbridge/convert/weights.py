@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tfbridge.convert.h5attrs import read_str_list, write_str_list
+from tfbridge.convert.h5attrs import damaged, read_str_list, write_str_list
 
 WEIGHTS_GROUP = "model_weights"
 TOP_LEVEL_WEIGHTS = "top_level_model_weights"
@@ -25,12 +25,47 @@ class LayerWeights:
 
 
 def read_layout(model_weights: Any) -> list[LayerWeights]:
-    """Every layer group of the source `model_weights`, in `layer_names` order."""
+    """Every layer group of the source `model_weights`, in `layer_names` order.
+
+    Checks that each named group and dataset exists (reading no weight data), so that a damaged
+    file is refused before anything is written.
+    """
+    import h5py
+
     layout = []
     for layer in read_str_list(model_weights, "layer_names"):
-        group = model_weights[layer]
-        layout.append(LayerWeights(layer, read_str_list(group, "weight_names")))
+        group = _member(model_weights, layer)
+        if not isinstance(group, h5py.Group):
+            raise damaged(
+                model_weights,
+                f"`{WEIGHTS_GROUP}` lists the layer `{layer}` but has no group for it",
+            )
+        names = read_str_list(group, "weight_names")
+        for name in names:
+            if not isinstance(_member(group, name), h5py.Dataset):
+                raise damaged(group, f"the weight `{name}` of layer `{layer}` is missing")
+        layout.append(LayerWeights(layer, names))
     return layout
+
+
+def _member(group: Any, name: str) -> Any:
+    """`group[name]`, or None when there is none (or the name is not a usable HDF5 path)."""
+    try:
+        return group.get(name)
+    except (KeyError, ValueError, TypeError, OSError):
+        return None
+
+
+def check_weights(source: Any) -> None:
+    """Raise a one-line error unless `source` has a readable `model_weights` layout."""
+    import h5py
+
+    if not isinstance(_member(source, WEIGHTS_GROUP), h5py.Group):
+        raise damaged(source, f"it has a model config but no `{WEIGHTS_GROUP}` group")
+    read_layout(source[WEIGHTS_GROUP])
+    top = source[WEIGHTS_GROUP].get(TOP_LEVEL_WEIGHTS)
+    if top is not None:
+        read_str_list(top, "weight_names")
 
 
 def legacy_weight_name(layer: str, stored: str) -> str:
@@ -102,6 +137,7 @@ def copy_optimizer_weights(source: Any, target: Any) -> None:
 
 __all__ = [
     "LayerWeights",
+    "check_weights",
     "copy_optimizer_weights",
     "copy_weights",
     "legacy_weight_name",
