@@ -2,42 +2,48 @@
 what it was built from, and answer whether it is ready and current.
 
 An environment is ready only once `tfbridge-env.json` exists in it; that file is written last, after
-the smoke test, so an interrupted setup never leaves an environment tfbridge treats as ready.
+the smoke test, so an interrupted setup never leaves an environment tfbridge treats as ready. Builds
+of one environment are serialized (`tfbridge.build_lock`); a `--prefix` is recorded only once its
+environment is ready.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from tfbridge import smoke
+from tfbridge import prefixes, smoke
+from tfbridge.build_lock import build_lock
 from tfbridge.errors import TfbridgeError
+from tfbridge.files import process_alive, regular_file_problem, write_text_atomic
 from tfbridge.hardware import Hardware, detect
 from tfbridge.hashing import file_sha256
 from tfbridge.interpreters import find_interpreter
+from tfbridge.lock import integrity
 from tfbridge.lock.conda import (
     conda_lock_path,
     find_conda_frontend,
     install_command,
     run_conda_lock,
 )
-from tfbridge.lock.venv import check_lock, lock_path
-from tfbridge.paths import data_home, envs_home
-from tfbridge.profiles import Profile, load_profile
+from tfbridge.lock.venv import check_lock, lock_path, read_lock
+from tfbridge.paths import envs_home
+from tfbridge.profiles import Profile, default_profile_name, load_profile
 
-Backend = Literal["auto", "conda", "venv"]
+Backend = Literal["conda", "venv"]
+BACKENDS = ("auto", "conda", "venv")
 Progress = Callable[[str], None]
 MARKER = "tfbridge-env.json"
-_REGISTRY = "prefixes.json"
 
 
 @dataclass(frozen=True)
@@ -62,12 +68,13 @@ class SetupResult:
     changed: bool  # False when the environment was already built from the current lock
     seconds: float
     smoke: dict[str, Any] = field(default_factory=dict)
+    jupyter_kernel: Path | None = None
 
 
 def env_dir(profile: str) -> Path:
     """Where `profile`'s environment lives: a `--prefix` it was set up with, else the data dir."""
-    custom = _read_registry().get(profile)
-    return Path(custom) / profile if custom else envs_home() / profile
+    custom = prefixes.registered_prefix(profile)
+    return custom / profile if custom else envs_home() / profile
 
 
 def python_in(env: Path) -> Path:
@@ -81,32 +88,13 @@ def env_status(profile: str, hardware: Hardware | None = None) -> EnvStatus:
     if marker is None:
         problem = "half-built (no completion record)" if path.exists() else "not set up"
         return EnvStatus(profile, path, python, path.exists(), False, False, problem=problem)
+    backend, built_at = marker.get("backend"), marker.get("built_at")
     if not python.exists():
-        return EnvStatus(
-            profile,
-            path,
-            python,
-            True,
-            False,
-            False,
-            marker.get("backend"),
-            marker.get("built_at"),
-            problem="its interpreter is missing",
-        )
-    expected = _current_lock_digest(profile, str(marker.get("backend", "venv")), hardware)
-    current = expected is not None and marker.get("lock_sha256") == expected
+        problem = "its interpreter is missing"
+        return EnvStatus(profile, path, python, True, False, False, backend, built_at, problem)
+    current = _built_from_current_lock(profile, marker, hardware)
     stale = None if current else "built from an older lock"
-    return EnvStatus(
-        profile,
-        path,
-        python,
-        True,
-        True,
-        current,
-        marker.get("backend"),
-        marker.get("built_at"),
-        stale,
-    )
+    return EnvStatus(profile, path, python, True, True, current, backend, built_at, stale)
 
 
 def ready_python(profile: str) -> Path:
@@ -130,57 +118,95 @@ def remove_env(profile: str) -> Path:
     if not path.exists():
         raise TfbridgeError(f"no '{profile}' environment at {path}", "see `tfbridge env list`")
     _remove_tree(path)
-    registry = _read_registry()
-    if registry.pop(profile, None) is not None:
-        _write_registry(registry)
+    prefixes.forget_prefix(profile)
     return path
+
+
+def setup_profiles(
+    names: Sequence[str],
+    *,
+    backend: str = "auto",
+    python: Path | None = None,
+    prefix: Path | None = None,
+    jupyter: bool = False,
+    progress: Callable[[str, str], None] | None = None,
+) -> list[SetupResult]:
+    """Set up each named profile (default: this machine's), optionally as a Jupyter kernel.
+
+    Every name and the backend are checked before anything is built."""
+    from tfbridge.jupyter import register_kernel
+
+    hardware = detect()
+    names = list(names) or [default_profile_name(hardware)]
+    for name in names:
+        load_profile(name)
+    choose_backend(backend)
+    results = []
+    for name in names:
+        say = None if progress is None else _progress_for(name, progress)
+        result = setup_profile(
+            name, backend=backend, python=python, prefix=prefix, hardware=hardware, progress=say
+        )
+        if jupyter:
+            result = replace(result, jupyter_kernel=register_kernel(name, result.python))
+        results.append(result)
+    return results
 
 
 def setup_profile(
     name: str,
     *,
-    backend: Backend = "auto",
+    backend: str = "auto",
     python: Path | None = None,
     prefix: Path | None = None,
     hardware: Hardware | None = None,
     progress: Progress | None = None,
 ) -> SetupResult:
     started = time.monotonic()
-    say = progress or (lambda _message: None)
+    say = progress or _silent
     hardware = hardware or detect()
     profile = load_profile(name)
     profile.check_supported(hardware)
-    if prefix is not None:
-        _register_prefix(name, prefix)
-    chosen = _choose_backend(backend)
+    chosen = choose_backend(backend)
     lock = _lock_for(profile, chosen, hardware)
-    digest = file_sha256(lock)
-    target = env_dir(name)
-    marker = _read_marker(target)
-    if marker and marker.get("lock_sha256") == digest and python_in(target).exists():
-        return SetupResult(
-            name,
-            target,
-            python_in(target),
-            chosen,
-            False,
-            time.monotonic() - started,
-            marker.get("smoke", {}),
-        )
-    build = _build_venv if chosen == "venv" else _build_conda
-    smoke_report = build(profile, lock, target, python, hardware, say)
-    return SetupResult(
-        name, target, python_in(target), chosen, True, time.monotonic() - started, smoke_report
-    )
+    target = prefixes.absolute_prefix(prefix) / name if prefix else env_dir(name)
+    with build_lock(target, on_wait=lambda pid: say(_waiting_message(name, pid))):
+        _remove_abandoned_builds(target)
+        marker = _read_marker(target)
+        changed = not (marker and _built_from(marker, lock, chosen) and python_in(target).exists())
+        if changed:
+            build = _build_venv if chosen == "venv" else _build_conda
+            report = build(profile, lock, target, python, hardware, say)
+        else:
+            report = marker.get("smoke", {}) if marker else {}
+        if prefix is not None:
+            prefixes.record_prefix(name, prefix)
+    seconds = time.monotonic() - started
+    return SetupResult(name, target, python_in(target), chosen, changed, seconds, report)
 
 
-def _choose_backend(backend: Backend) -> Literal["conda", "venv"]:
+def choose_backend(backend: str) -> Backend:
     if backend == "auto":
         return "conda" if find_conda_frontend() else "venv"
-    return backend
+    if backend in ("conda", "venv"):
+        return "conda" if backend == "conda" else "venv"
+    raise TfbridgeError(f"unknown backend '{backend}'", f"use {', '.join(BACKENDS)}")
 
 
-def _lock_for(profile: Profile, backend: str, hardware: Hardware) -> Path:
+def _silent(_message: str) -> None:
+    pass
+
+
+def _progress_for(name: str, progress: Callable[[str, str], None]) -> Progress:
+    return lambda message: progress(name, message)
+
+
+def _waiting_message(name: str, pid: int | None) -> str:
+    holder = f" (pid {pid})" if pid is not None else ""
+    return f"waiting for another setup of '{name}'{holder} to finish"
+
+
+def _lock_for(profile: Profile, backend: Backend, hardware: Hardware) -> Path:
     if backend == "conda":
         path = conda_lock_path(profile)
         if not path.is_file():
@@ -198,16 +224,35 @@ def _lock_for(profile: Profile, backend: str, hardware: Hardware) -> Path:
     return state.path
 
 
-def _current_lock_digest(profile: str, backend: str, hardware: Hardware | None) -> str | None:
+def _lock_record(lock: Path, backend: str) -> dict[str, str]:
+    """What an environment's marker records of the lock it was built from."""
+    if backend == "conda":
+        return {"lock_sha256": file_sha256(lock)}
+    # The package list, not the file's bytes: a lock whose comments or metadata change still
+    # installs the same environment.
+    return {"lock_digest": read_lock(lock).content_digest}
+
+
+def _built_from(marker: dict[str, Any], lock: Path, backend: str) -> bool:
+    if backend == "venv" and "lock_digest" not in marker:
+        # Recorded before locks carried package digests: the sha256 of the lock file as it was.
+        return marker.get("lock_sha256") == integrity.sha256_without_digests(lock)
+    return all(marker.get(key) == value for key, value in _lock_record(lock, backend).items())
+
+
+def _built_from_current_lock(
+    profile: str, marker: dict[str, Any], hardware: Hardware | None
+) -> bool:
+    backend = str(marker.get("backend", "venv"))
     try:
         loaded = load_profile(profile)
         if backend == "conda":
             path = conda_lock_path(loaded)
         else:
             path = lock_path(loaded, (hardware or detect()).conda_platform)
-        return file_sha256(path) if path.is_file() else None
-    except TfbridgeError:
-        return None
+        return path.is_file() and _built_from(marker, path, backend)
+    except (TfbridgeError, OSError, ValueError):
+        return False
 
 
 def _build_venv(
@@ -222,7 +267,7 @@ def _build_venv(
 
     machine = "arm64" if profile.gpu_required and hardware.system == "darwin" else None
     interpreter = find_interpreter(profile.python, explicit=python, machine=machine)
-    aside = _aside_dir(target)
+    aside = _owned_sibling(target, "partial")
     with _removed_on_failure(aside):
         say(f"creating a Python {interpreter.version} venv from {interpreter.path}")
         run_uv(
@@ -273,36 +318,46 @@ def _finish(
         "profile": profile.name,
         "backend": backend,
         "lock": str(lock),
-        "lock_sha256": file_sha256(lock),
+        **_lock_record(lock, backend),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "smoke": report,
     }
-    (built / MARKER).write_text(json.dumps(record, indent=2) + "\n")
+    write_text_atomic(built / MARKER, json.dumps(record, indent=2) + "\n")
     if built != target:
         _swap_into_place(built, target)
     return report
 
 
 def _swap_into_place(built: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    old = _owned_sibling(target, "old")
     if target.exists():
         target.rename(old)
     built.rename(target)
     _remove_tree(old)
 
 
-def _aside_dir(target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.partial-*"):
-        _remove_tree(stale)  # left by an interrupted setup
-    return target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
+def _owned_sibling(target: Path, kind: str) -> Path:
+    """`.NAME.KIND-PID-RANDOM` beside `target`: work in progress of this process."""
+    return target.with_name(f".{target.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _remove_abandoned_builds(target: Path) -> None:
+    """Remove partial builds (and swapped-out old envs) whose process is gone; called under the
+    build lock. Names from before they carried a pid have no owner left either."""
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(?:partial|old)-(?:(\d+)-)?[0-9a-f]+$")
+    for sibling in target.parent.iterdir():
+        match = pattern.match(sibling.name)
+        if match and not (match[1] and process_alive(int(match[1]))):
+            _remove_tree(sibling)
 
 
 def _read_marker(env: Path) -> dict[str, Any] | None:
+    path = env / MARKER
+    if regular_file_problem(path) is not None:
+        return None
     try:
-        data = json.loads((env / MARKER).read_text())
-    except (OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -312,27 +367,3 @@ def _remove_tree(path: Path) -> None:
         path.unlink()
     elif path.exists():
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _read_registry() -> dict[str, str]:
-    try:
-        data = json.loads((data_home() / _REGISTRY).read_text())
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def _write_registry(registry: dict[str, str]) -> None:
-    path = data_home() / _REGISTRY
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(registry, indent=2, sort_keys=True) + "\n")
-    os.replace(partial, path)
-
-
-def _register_prefix(profile: str, prefix: Path) -> None:
-    registry = _read_registry()
-    resolved = str(prefix.expanduser().resolve())
-    if registry.get(profile) != resolved:
-        registry[profile] = resolved
-        _write_registry(registry)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbridge.errors import TfbridgeError
+from tfbridge.errors import EnvironmentFailure, TfbridgeError
 
 _PROBE = (
     "import json, platform, sys; "
@@ -60,7 +60,7 @@ def find_interpreter(
         found = probe(candidate)
         if found and found.minor == version and (machine is None or found.machine == machine):
             return found
-    raise TfbridgeError(
+    raise EnvironmentFailure(
         f"no Python {version} interpreter found (looked at --python, uv-managed Pythons, pyenv, "
         "python.org and Homebrew installs, and PATH)",
         f"install one with `uv python install {version}` (online), or pass --python PATH",

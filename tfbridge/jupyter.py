@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from tfbridge.errors import TfbridgeError
+from tfbridge.files import write_text_atomic
 from tfbridge.uvtool import run_uv
 
 
@@ -29,13 +31,19 @@ def register_kernel(profile: str, python: Path) -> Path:
         what=f"installing ipykernel into the '{profile}' environment",
     )
     spec_dir = kernels_dir() / f"tfbridge-{profile}"
-    spec_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        spec_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TfbridgeError(
+            f"cannot create the Jupyter kernel folder {spec_dir}: {error.strerror or error}",
+            "set JUPYTER_DATA_DIR to a folder you can write to",
+        ) from None
     spec = {
         "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": f"tfbridge {profile} (Python {profile_python(python)})",
         "language": "python",
     }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=2) + "\n")
+    write_text_atomic(spec_dir / "kernel.json", json.dumps(spec, indent=2) + "\n")
     return spec_dir
 
 

@@ -92,8 +92,8 @@ def parse_profile(name: str, path: Path) -> Profile:
     import yaml
 
     try:
-        document = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError, yaml.YAMLError) as error:  # ValueError: not UTF-8
         raise TfbridgeError(
             f"cannot read profile {path}: {error}", "fix the YAML or restore the file from git"
         ) from None
@@ -101,7 +101,7 @@ def parse_profile(name: str, path: Path) -> Profile:
         raise TfbridgeError(f"profile {path} is not a YAML mapping", "restore the file from git")
     try:
         return _profile_from_document(name, path, document)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise TfbridgeError(
             f"profile {path} is malformed ({error})",
             "it needs channels, dependencies with python=X.Y and a pip: list, and platforms",

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tfbridge.errors import TfbridgeError
+from tfbridge.errors import EnvironmentFailure
 from tfbridge.profiles import Profile
 
 # Runs under the environment's Python (3.8): keep it 3.8-compatible.
@@ -37,7 +37,7 @@ def run_smoke_test(profile: Profile, python: Path) -> dict[str, Any]:
     if profile.gpu_required and not any("GPU" in d for d in devices):
         problems.append(f"TensorFlow sees no GPU (devices: {', '.join(devices) or 'none'})")
     if problems:
-        raise TfbridgeError(
+        raise EnvironmentFailure(
             f"the new '{profile.name}' environment failed its smoke test: {'; '.join(problems)}",
             "it was not kept; run `tfbridge doctor`, then `tfbridge setup` again",
         )
@@ -55,7 +55,7 @@ def _import_report(profile: Profile, python: Path) -> dict[str, Any]:
         )
         report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
-        raise TfbridgeError(
+        raise EnvironmentFailure(
             f"the new '{profile.name}' environment's Python ({python}) did not run its smoke test",
             "it was not kept; run `tfbridge setup` again",
         ) from None

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from tfbridge.errors import TfbridgeError
+from tfbridge.errors import EnvironmentFailure
 
 _OFFLINE_MARKERS = (
     "failed to fetch",
@@ -15,9 +15,10 @@ _OFFLINE_MARKERS = (
     "connection refused",
     "network is unreachable",
     "error sending request",
-    "failed to download",
     "network connectivity is disabled",
+    "timed out",
 )
+_MAX_DETAIL = 400
 
 
 def uv_binary() -> str:
@@ -29,31 +30,60 @@ def uv_binary() -> str:
         found = shutil.which("uv")
         if found:
             return found
-    raise TfbridgeError(
+    raise EnvironmentFailure(
         "uv is not installed", "reinstall tfbridge (`pip install tfbridge`), which brings uv"
     )
 
 
 def run_uv(args: Sequence[str | Path], *, what: str, cwd: Path | None = None) -> str:
-    """Run `uv ARGS`; on failure raise a one-line TfbridgeError saying `what` failed and why."""
-    done = subprocess.run(
-        [uv_binary(), *map(str, args)], capture_output=True, text=True, cwd=cwd, check=False
-    )
+    """Run `uv ARGS`; on failure raise a one-line EnvironmentFailure saying `what` failed, in uv's
+    own words."""
+    command = [uv_binary(), *map(str, args)]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, errors="replace", cwd=cwd, check=False
+        )
+    except OSError as error:
+        raise EnvironmentFailure(
+            f"{what} failed: uv ({command[0]}) did not start: {error.strerror or error}",
+            "reinstall tfbridge (`pip install tfbridge`), which brings uv",
+        ) from None
     if done.returncode != 0:
-        raise TfbridgeError(*_explain_failure(what, done.stderr))
+        raise EnvironmentFailure(*explain_failure(what, done.stderr))
     return done.stdout
 
 
-def _explain_failure(what: str, stderr: str) -> tuple[str, str]:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    lowered = stderr.lower()
+def explain_failure(what: str, stderr: str) -> tuple[str, str]:
+    """(message, hint) for a failed uv run: its `error:` and `cause:` lines, and what to do."""
+    said = uv_said(stderr)
+    lowered = said.lower()
+    if "hash mismatch" in lowered:
+        return (
+            f"{what} failed: {said}",
+            "the lock's sha256 is not that of the file PyPI serves: restore the lock from git, "
+            "or regenerate it with `tfbridge lock`",
+        )
     if any(marker in lowered for marker in _OFFLINE_MARKERS):
         return (
-            f"{what} failed: PyPI could not be reached",
+            f"{what} failed: PyPI could not be reached ({said})",
             "check the network connection (packages come from PyPI) and run the command again",
         )
-    detail = next((line for line in lines if "error" in line.lower()), lines[-1] if lines else "")
     return (
-        f"{what} failed: {detail.removeprefix('error: ')}",
-        "run again with a working network; if it persists, report the message above",
+        f"{what} failed: {said}",
+        "run `tfbridge doctor`; if the message above persists, report it",
     )
+
+
+def uv_said(stderr: str) -> str:
+    """uv's error in one line: its `error:` line and each `cause:` under it, joined."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("error:")), None)
+    if start is None:
+        return lines[-1][:_MAX_DETAIL] if lines else "uv gave no reason"
+    parts = [lines[start].removeprefix("error:").strip()]
+    parts += [
+        line.removeprefix("cause:").strip()
+        for line in lines[start + 1 :]
+        if line.startswith("cause:")
+    ]
+    return ": ".join(parts)[:_MAX_DETAIL]

@@ -38,7 +38,10 @@ def test_setup_with_an_unchanged_lock_is_a_no_op(exam_python: Path) -> None:
     assert not again.changed and again.python == exam_python
     done = run_tfbridge("setup", "exam", "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)[0]["changed"] is False
+    report = json.loads(done.stdout)
+    assert report["schema"] == 1
+    [environment] = report["environments"]
+    assert environment["changed"] is False and environment["jupyter_kernel"] is None
     assert run_tfbridge("env", "path", "exam").stdout.strip() == str(exam_python)
 
 
@@ -82,7 +85,7 @@ def test_interrupted_setup_is_never_ready_then_rebuilds_and_follows_lock_changes
 
     marker = built.path / MARKER
     record = json.loads(marker.read_text())
-    marker.write_text(json.dumps({**record, "lock_sha256": "0" * 64}))
+    marker.write_text(json.dumps({**record, "lock_digest": "0" * 64}))
     with pytest.raises(TfbridgeError, match="built from an older lock"):
         ready_python("exam")
     assert setup_profile("exam").changed
@@ -100,8 +103,8 @@ def test_offline_setup_fails_cleanly(scratch_home: Path, tmp_path: Path) -> None
     done = run_tfbridge(
         "setup", "exam", env={"UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "empty-cache")}
     )
-    line = assert_one_line_error(done)
-    assert "PyPI could not be reached" in line
+    line = assert_one_line_error(done, 3)
+    assert "PyPI could not be reached" in line and "Network connectivity is disabled" in line
     assert not env_status("exam").ready
     assert not any((scratch_home / "envs").glob(".exam.*"))
 

@@ -28,7 +28,8 @@ def lock(
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Write locks for every profile x platform; --check exits 1 when any is missing or stale."""
+    """Write locks for every profile x platform; --check exits 1 when any is missing, stale or
+    edited by hand."""
     from tfbridge.errors import EXIT_FAILED, TfbridgeError
     from tfbridge.lock import check_lock, write_venv_lock
     from tfbridge.lock.conda import write_conda_lock
@@ -58,7 +59,7 @@ def lock(
                         "profile": name,
                         "platform": target,
                         "path": str(state.path),
-                        "status": "current" if not state.problem else "stale",
+                        "status": state.status,
                         "problem": state.problem,
                     }
                 )
@@ -82,5 +83,5 @@ def lock(
                 markup=False,
                 soft_wrap=True,
             )
-    if any(row["status"] == "stale" for row in rows):
+    if any(row["status"] in ("stale", "edited by hand") for row in rows):
         raise typer.Exit(EXIT_FAILED)

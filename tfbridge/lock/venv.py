@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tfbridge.errors import TfbridgeError
+from tfbridge.files import regular_file_problem, write_text_atomic
+from tfbridge.lock import integrity
 from tfbridge.paths import profiles_dir
 from tfbridge.profiles import Profile
 from tfbridge.uvtool import run_uv
@@ -46,6 +48,17 @@ class LockFile:
     python: str
     profile_digest: str
     packages: tuple[LockedPackage, ...]
+    package_digests: dict[str, str]  # computed from the package entries as they are now
+    recorded_digests: dict[str, str] | None  # as `tfbridge lock` wrote them
+
+    @property
+    def hand_edit(self) -> str | None:
+        """What was changed by hand since `tfbridge lock` wrote it, or None."""
+        return integrity.hand_edit(self.recorded_digests, self.package_digests)
+
+    @property
+    def content_digest(self) -> str:
+        return integrity.content_digest(self.package_digests)
 
     def version_of(self, name: str) -> str | None:
         wanted = _normalise(name)
@@ -59,14 +72,24 @@ class LockState:
     path: Path
     exists: bool
     current: bool
+    hand_edit: str | None = None
 
     @property
     def problem(self) -> str | None:
         if not self.exists:
             return f"no lock for profile '{self.profile}' on {self.platform} ({self.path})"
+        if self.hand_edit:
+            return f"{self.path} was edited by hand ({self.hand_edit})"
         if not self.current:
             return f"lock {self.path} does not match profile '{self.profile}' (the profile changed)"
         return None
+
+    @property
+    def status(self) -> str:
+        """current, stale (missing or behind its profile) or edited by hand."""
+        if self.hand_edit:
+            return "edited by hand"
+        return "current" if self.exists and self.current else "stale"
 
 
 def lock_path(profile: Profile, platform: str, directory: Path | None = None) -> Path:
@@ -90,9 +113,14 @@ def write_venv_lock(profile: Profile, platform: str, directory: Path | None = No
             what=f"resolving profile '{profile.name}' for {platform}",
         )
         body = _strip_command_comment(resolved.read_text())
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(_header(profile, platform) + body + _tool_table(profile, platform))
-    partial.replace(target)
+    digests = integrity.package_digests(tomllib.loads(body)["packages"])
+    write_text_atomic(
+        target,
+        _header(profile, platform)
+        + body
+        + _tool_table(profile, platform)
+        + integrity.digests_table(digests),
+    )
     return read_lock(target)
 
 
@@ -139,22 +167,28 @@ def _tool_table(profile: Profile, platform: str) -> str:
 
 
 def read_lock(path: Path) -> LockFile:
+    hint = "regenerate it with `tfbridge lock` (or restore it from git)"
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise TfbridgeError(f"lock {path} is unreadable: {problem}", hint)
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
         meta = document["tool"]["tfbridge"]
+        recorded = meta.get(integrity.DIGESTS_TABLE)
         return LockFile(
             path=path,
-            profile=meta["profile"],
-            platform=meta["platform"],
-            python=meta["python"],
-            profile_digest=meta["profile-digest"],
+            profile=str(meta["profile"]),
+            platform=str(meta["platform"]),
+            python=str(meta["python"]),
+            profile_digest=str(meta["profile-digest"]),
             packages=tuple(_package(entry) for entry in document["packages"]),
+            package_digests=integrity.package_digests(document["packages"]),
+            recorded_digests=None if recorded is None else {k: str(v) for k, v in recorded.items()},
         )
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as error:
-        raise TfbridgeError(
-            f"lock {path} is unreadable ({type(error).__name__}: {error})",
-            "regenerate it with `tfbridge lock`",
-        ) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        # ValueError covers TOMLDecodeError and a file that is not UTF-8
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise TfbridgeError(f"lock {path} is unreadable ({reason})", hint) from None
 
 
 def _package(entry: dict[str, Any]) -> LockedPackage:
@@ -180,7 +214,7 @@ def check_lock(profile: Profile, platform: str, directory: Path | None = None) -
         return LockState(profile.name, platform, path, exists=False, current=False)
     lock = read_lock(path)
     current = lock.profile_digest == profile.digest(platform) and lock.platform == platform
-    return LockState(profile.name, platform, path, exists=True, current=current)
+    return LockState(profile.name, platform, path, True, current, lock.hand_edit)
 
 
 def _normalise(name: str) -> str:
