@@ -83,7 +83,7 @@ def verify(
     Exits 0 when no model fails, 1 when any fails, 2 on usage errors or when no path is readable.
     """
     from tfbridge.contract import Contract
-    from tfbridge.errors import EXIT_FAILED, TfbridgeError
+    from tfbridge.errors import EXIT_FAILED, EnvironmentFailure, TfbridgeError
     from tfbridge.verify import verify_paths
 
     contract, slot_model = _contract(slot, input_shape, output_shape, output_activation)
@@ -109,6 +109,8 @@ def verify(
         print_json(report)
     else:
         _render(report, quiet)
+    if report.worker_failures:
+        raise EnvironmentFailure(report.worker_failures[0])
     if report.failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -144,13 +146,22 @@ def _shape(text: str | None, option: str) -> tuple[int | None, ...] | None:
     from tfbridge.errors import TfbridgeError
 
     parts = [part.strip() for part in text.strip("()[] ").split(",") if part.strip()]
-    try:
-        return tuple(None if part.lower() in ("none", "?") else int(part) for part in parts)
-    except ValueError:
+    sizes = [None if part.lower() in ("none", "?") else _size(part) for part in parts]
+    if not sizes or any(size == 0 for size in sizes):
         raise TfbridgeError(
-            f"{option} {text!r} is not a shape",
+            f"{option} {text!r} is not a shape: sizes are positive whole numbers or None",
             f"write it as comma-separated sizes, e.g. {option} 28,28,1",
-        ) from None
+        )
+    return tuple(sizes)
+
+
+def _size(part: str) -> int:
+    """A positive size, or 0 for anything that is not one (the caller rejects the shape)."""
+    try:
+        size = int(part)
+    except ValueError:
+        return 0
+    return size if size > 0 else 0
 
 
 def _render(report: VerifyReport, quiet: bool) -> None:
@@ -159,7 +170,7 @@ def _render(report: VerifyReport, quiet: bool) -> None:
         if not quiet:
             out.print(_table(model))
         else:
-            out.print(f"{model.verdict.upper():5} {model.path}", markup=False)
+            out.print(f"{model.verdict.upper():5} {model.path}{_static_only(model)}", markup=False)
     counts = {v: sum(1 for m in report.models if m.verdict == v) for v in ("pass", "warn", "fail")}
     out.print(
         f"{len(report.models)} model(s): {counts['pass']} pass, {counts['warn']} warn, "
@@ -173,7 +184,7 @@ def _table(model: ModelReport) -> object:
 
     writer = f" (saved by Keras {model.keras_version})" if model.keras_version else ""
     table = Table(
-        title=f"{model.path}: {model.verdict.upper()}{writer}",
+        title=f"{model.path}: {model.verdict.upper()}{_static_only(model)}{writer}",
         title_justify="left",
         show_lines=False,
         expand=False,
@@ -189,6 +200,11 @@ def _table(model: ModelReport) -> object:
             _plain(check.hint),
         )
     return table
+
+
+def _static_only(model: ModelReport) -> str:
+    """Beside the verdict, when it rests on the static check alone, and why."""
+    return "" if model.runtime_skipped is None else f" (static only: {model.runtime_skipped})"
 
 
 def _plain(text: str) -> str:

@@ -6,12 +6,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tfbridge.contract import Contract
-from tfbridge.verify.h5file import SAVED_MODEL_FILES
+from tfbridge.model_files import discover_models
 from tfbridge.verify.result import Check, ModelReport, VerifyReport
 from tfbridge.verify.runtime_check import run_runtime_checks, skip_runtime
 from tfbridge.verify.static import static_check
 
-MODEL_SUFFIXES = (".h5", ".hdf5")
 EXAM_PROFILE = "exam"
 
 
@@ -51,7 +50,7 @@ def verify_paths(
     is given); `runtime=True` requires it (TfbridgeError naming the fix when it is missing).
     """
     return verify_models(
-        [(model, contract) for model in expand_paths(paths)],
+        [(model, contract) for model in discover_models(paths)],
         runtime=runtime,
         trust=trust,
         reference_python=reference_python,
@@ -73,6 +72,7 @@ def verify_models(
     checked = [(static_check(path, contract), contract) for path, contract in models]
     python = exam_python if exam_python is not None else _exam_python(runtime)
     loadable = [(report, contract) for report, contract in checked if report.readable]
+    failures: list[str] = []
     if runtime is False:
         skip_runtime([report for report, _ in loadable], "--no-runtime")
     elif python is None:
@@ -82,26 +82,17 @@ def verify_models(
             "run `tfbridge setup exam`",
         )
     elif loadable:
-        run_runtime_checks(
+        failures = run_runtime_checks(
             loadable,
             python,
             trust=trust,
             reference_python=reference_python,
             progress=progress,
         )
-    return VerifyReport([report for report, _ in checked])
-
-
-def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    expanded: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir() and not any((path / name).is_file() for name in SAVED_MODEL_FILES):
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in MODEL_SUFFIXES)
-            expanded.extend(found or [path])
-        else:
-            expanded.append(path)
-    return expanded
+    for report, _ in checked:
+        if not report.readable:
+            report.runtime_skipped = report.runtime_skipped or "the file cannot be read"
+    return VerifyReport([report for report, _ in checked], worker_failures=failures)
 
 
 def _exam_python(runtime: bool | None) -> Path | None:
@@ -119,7 +110,6 @@ __all__ = [
     "Check",
     "ModelReport",
     "VerifyReport",
-    "expand_paths",
     "verify",
     "verify_models",
     "verify_paths",

@@ -140,7 +140,7 @@ def _input_shapes(entry: Any) -> list[Shape]:
     config = _config(entry)
     layers = _inner_layers(entry)
     if isinstance(config, dict) and "input_layers" in config:
-        names = {ref[0] for ref in _refs(config["input_layers"])}
+        names = {str(ref[0]) for ref in _refs(config["input_layers"])}
         inputs = [layer for layer in layers if _layer_name(layer) in names]
         return [shape for layer in inputs if (shape := _batch_shape(layer)) is not None]
     if layers:
@@ -168,9 +168,13 @@ def _batch_shape(layer: Any) -> Shape | None:
         return None
     for key in BATCH_SHAPE_KEYS:
         shape = config.get(key)
-        if isinstance(shape, list) and shape:
+        if isinstance(shape, list) and shape and all(_is_size(d) for d in shape[1:]):
             return tuple(None if d is None else int(d) for d in shape[1:])
     return None
+
+
+def _is_size(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _last_layer(entry: Any) -> Any:

@@ -15,13 +15,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Layout = Literal["py38-310", "py311+", "unknown"]
+Layout = Literal["py38-310", "py311+", "unknown", "unreadable"]
 
+# Real Lambda code nests a few levels (a code object, its constants, an inner function's code)
+# and is a few kilobytes; anything far beyond is not a function Keras wrote. The bounds keep this
+# reader's recursion well inside Python's own limit.
+MAX_NESTING = 100
+MAX_ENCODED_CHARS = 8 * 1024 * 1024
 _FLAG_REF = 0x80
 _SIMPLE = {ord(c): None for c in "0NFTS.?"}
 
 
 class _BadMarshal(Exception):
+    pass
+
+
+class _TooDeep(_BadMarshal):
     pass
 
 
@@ -37,6 +46,7 @@ class LambdaCode:
             "py38-310": "Python 3.8-3.10",
             "py311+": "Python 3.11 or newer",
             "unknown": "an unrecognised Python",
+            "unreadable": "no Python it can be read as (unreadable Lambda code)",
         }[self.layout]
 
 
@@ -52,6 +62,9 @@ def inspect_lambda(function: Any) -> LambdaCode:
         function = function[0]
     if not isinstance(function, str):
         return LambdaCode("unknown", frozenset(), "no bytecode in the config")
+    if len(function) > MAX_ENCODED_CHARS:
+        size = f"{len(function):,} characters"
+        return LambdaCode("unreadable", frozenset(), f"the encoded code is too large ({size})")
     try:
         raw = base64.b64decode(function.encode("ascii"), validate=False)
     except (binascii.Error, UnicodeEncodeError, ValueError):
@@ -59,6 +72,9 @@ def inspect_lambda(function: Any) -> LambdaCode:
     for layout, reader in (("py38-310", _Reader.OLD), ("py311+", _Reader.NEW)):
         try:
             code = _Reader(raw, reader).read_all()
+        except (_TooDeep, RecursionError):
+            detail = f"the marshal data is nested more than {MAX_NESTING} levels deep"
+            return LambdaCode("unreadable", frozenset(), detail)
         except (_BadMarshal, IndexError, struct.error, UnicodeDecodeError):
             continue
         if isinstance(code, _Code):
@@ -84,6 +100,7 @@ class _Reader:
         self.pos = 0
         self.layout = layout
         self.refs: list[Any] = []
+        self.depth = 0
 
     def read_all(self) -> Any:
         value = self.read()
@@ -107,7 +124,11 @@ class _Reader:
         index = len(self.refs)
         if flag:
             self.refs.append(None)
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _TooDeep("nested too deep")
         value = self._value(kind)
+        self.depth -= 1
         if flag:
             self.refs[index] = value
         return value

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfbridge.verify.findings import FIX_COMPILE, FIX_CONVERT, FIX_CUSTOM, Problems, Stage, Writer
+from tfbridge.verify.findings import (
+    FIX_COMPILE,
+    FIX_CONVERT,
+    FIX_CUSTOM,
+    FIX_SAVE_H5,
+    Problems,
+    Stage,
+    Writer,
+)
 from tfbridge.verify.knowledge import Category, Knowledge, Known
-from tfbridge.verify.lambda_code import inspect_lambda
+from tfbridge.verify.lambda_code import LambdaCode, inspect_lambda
 
 FUNCTIONAL_KEYS = ("name", "layers", "input_layers", "output_layers")
 CONTAINER_QUALNAMES = ("keras.engine.functional.Functional", "keras.engine.training.Model")
 NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells")
 VOCABULARY_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup")
 KERAS3_ENTRY_KEYS = ("module", "registered_name", "build_config", "compile_config")
+FIX_LAMBDA = "replace the Lambda with built-in layers, or retrain with Python 3.8"
 
 
 class ModelConfigEmulator:
@@ -29,6 +38,13 @@ class ModelConfigEmulator:
         self.lambda_count = 0
 
     def model(self, model_config: Any) -> None:
+        if not isinstance(model_config, dict) or "class_name" not in model_config:
+            text = (
+                f"the `model_config` attribute holds {_json_kind(model_config)}, not a Keras "
+                "model config"
+            )
+            self._fail("model", "", text, FIX_SAVE_H5)
+            return
         self.layer(model_config, "model")
 
     def layer(self, entry: Any, parent: str) -> None:
@@ -88,6 +104,9 @@ class ModelConfigEmulator:
                 "with it and fail"
             )
             self._fail("model", where, text, "save a Sequential or Functional model instead")
+            return
+        if not isinstance(config["layers"], list):
+            self._fail("model", where, "its `layers` is not a list", FIX_CONVERT)
             return
         for layer in config["layers"]:
             self.layer(layer, where)
@@ -221,28 +240,37 @@ class ModelConfigEmulator:
 
     def _lambda_code(self, function: Any, where: str) -> None:
         code = inspect_lambda(function)
-        newer = sorted(code.opcodes - self.knowledge.python_opcodes)
+        failure = self._lambda_failure(code)
+        if failure:
+            self._fail("model", where, failure, FIX_LAMBDA)
+            return
+        detail = f" ({code.detail})" if code.detail else ""
+        text = (
+            f"loading runs its Python bytecode (layout of {code.writer}{detail}); only "
+            "Python 3.8 bytecode is certain to work in the exam"
+        )
+        hint = "prefer built-in layers; load it only if you trust it (`--trust`)"
+        self.problems.add("code", "warn", where, text, hint)
+
+    def _lambda_failure(self, code: LambdaCode) -> str:
+        """Why Python 3.8 in the exam cannot load this Lambda's code, or ""."""
+        if code.layout == "unreadable":
+            return (
+                f"unreadable Lambda code ({code.detail}): Python 3.8 cannot turn it into a "
+                "function, so the exam's load_model fails"
+            )
         if code.layout == "py311+":
-            text = (
+            return (
                 f"its bytecode was written by {code.writer}; Python 3.8 in the exam fails "
                 "with 'bad marshal data (unknown type code)'"
             )
-            hint = "replace the Lambda with built-in layers, or retrain with Python 3.8"
-            self._fail("model", where, text, hint)
-        elif newer:
-            text = (
+        newer = sorted(code.opcodes - self.knowledge.python_opcodes)
+        if newer:
+            return (
                 f"its bytecode uses opcodes Python 3.8 lacks ({', '.join(map(str, newer))}): "
                 "written by Python 3.9 or newer"
             )
-            self._fail("model", where, text, "replace the Lambda, or retrain with Python 3.8")
-        else:
-            detail = f" ({code.detail})" if code.detail else ""
-            text = (
-                f"loading runs its Python bytecode (layout of {code.writer}{detail}); only "
-                "Python 3.8 bytecode is certain to work in the exam"
-            )
-            hint = "prefer built-in layers; load it only if you trust it (`--trust`)"
-            self.problems.add("code", "warn", where, text, hint)
+        return ""
 
     def _note_keras3_entry(self, entry: dict[str, Any]) -> None:
         present = [key for key in KERAS3_ENTRY_KEYS if key in entry]
@@ -256,6 +284,18 @@ class ModelConfigEmulator:
 
     def _fail(self, stage: Stage, where: str, text: str, hint: str) -> None:
         self.problems.add(stage, "fail", where, text, hint)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a JSON object without `class_name`"
+    if isinstance(value, list):
+        return "a JSON list"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    return "JSON null" if value is None else "a JSON number"
 
 
 def _fix(stage: Stage) -> str:

@@ -34,6 +34,10 @@ class ModelReport:
     static_load: LoadOutcome | None = None
     runtime_load: LoadOutcome | None = None
     readable: bool = True
+    # Why the runtime check did not run (the verdict is then the static check's alone), or None.
+    runtime_skipped: str | None = None
+    # Why loading this model would run code from it (Lambda layers, custom classes), or "".
+    runs_code: str = ""
 
     @property
     def failed(self) -> bool:
@@ -43,6 +47,8 @@ class ModelReport:
 @dataclass
 class VerifyReport:
     models: list[ModelReport] = field(default_factory=list)
+    # The exam worker died or timed out on these models (one line each): the environment failed.
+    worker_failures: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:

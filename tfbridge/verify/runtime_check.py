@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tfbridge.contract import Contract
-from tfbridge.errors import TfbridgeError
+from tfbridge.errors import EnvironmentFailure, TfbridgeError
 from tfbridge.verify.contract_check import format_shape, shapes_match
-from tfbridge.verify.findings import FIX_CUSTOM
 from tfbridge.verify.result import Check, LoadOutcome, ModelReport
 from tfbridge.verify.static import verdict_of
 
@@ -32,10 +31,16 @@ def run_runtime_checks(
     trust: bool = False,
     reference_python: Path | None = None,
     progress: Progress | None = None,
-) -> None:
-    """Add runtime checks to each report in place (one worker for all of them)."""
+) -> list[str]:
+    """Add runtime checks to each report in place (one worker for all of them).
+
+    A worker that dies or times out on one model fails that model and is restarted for the next;
+    the returned lines say where it did (the environment failed). A worker that cannot start at
+    all raises EnvironmentFailure.
+    """
     from tfbridge.runtime import RuntimeWorker
 
+    failures: list[str] = []
     with ExitStack() as stack:
         worker = stack.enter_context(RuntimeWorker(python))
         reference = None
@@ -44,13 +49,23 @@ def run_runtime_checks(
         for report, contract in reports:
             if progress is not None:
                 progress(f"loading {report.path} in the exam runtime")
-            _check_one(report, worker, reference, contract, trust)
+            try:
+                _check_one(report, worker, reference, contract, trust)
+            except EnvironmentFailure as error:
+                report.checks.append(Check("runtime.load", "fail", error.message, error.hint))
+                failures.append(error.one_line())
             report.verdict = verdict_of(report.checks)
+    return failures
 
 
 def skip_runtime(reports: Sequence[ModelReport], why: str, hint: str = "") -> None:
     for report in reports:
-        report.checks.append(Check("runtime", "skip", f"runtime check skipped: {why}", hint))
+        _skip(report, "runtime", why, f"runtime check skipped: {why}", hint)
+
+
+def _skip(report: ModelReport, check_id: str, why: str, message: str, hint: str = "") -> None:
+    report.checks.append(Check(check_id, "skip", message, hint))
+    report.runtime_skipped = why
 
 
 def _check_one(
@@ -62,22 +77,22 @@ def _check_one(
 ) -> None:
     if not report.readable or report.path.is_dir():
         why = "a directory, not an .h5 file" if report.readable else "an unreadable file"
-        report.checks.append(Check("runtime", "skip", f"runtime check skipped: {why}"))
+        skip_runtime([report], why)
         return
-    unsafe = _unsafe_reason(report)
-    if unsafe and not trust:
-        report.checks.append(
-            Check(
-                "runtime.load",
-                "skip",
-                f"not loaded: {unsafe}, and loading runs its code",
-                "pass --trust to load it anyway, if you trust where it came from",
-            )
+    if report.runs_code and not trust:
+        _skip(
+            report,
+            "runtime.load",
+            f"not loaded without --trust ({report.runs_code})",
+            f"not loaded: {report.runs_code}, and loading runs its code",
+            "pass --trust to load it anyway, if you trust where it came from",
         )
         return
     try:
         result = worker.predict_probes(report.path, compile=True)
         outcome = _outcome(worker, report.path, result)
+    except EnvironmentFailure:
+        raise
     except TfbridgeError as error:
         report.checks.append(Check("runtime.load", "fail", error.one_line()))
         return
@@ -109,14 +124,6 @@ def _check_one(
         report.checks.append(_output_contract_check(contract, result))
 
 
-def _unsafe_reason(report: ModelReport) -> str:
-    if any(check.id == "static.lambda" for check in report.checks):
-        return "it has Lambda layers"
-    if any(check.hint == FIX_CUSTOM for check in report.checks):
-        return "it uses classes or functions Keras 2.9 does not know"
-    return ""
-
-
 def _outcome(worker: RuntimeWorker, model: Path, result: ProbeResult) -> LoadOutcome:
     if result.load.ok:
         return "compile"
@@ -142,7 +149,10 @@ def _load_check(outcome: LoadOutcome, result: ProbeResult) -> Check:
 def _parity_check(model: Path, result: ProbeResult, reference: RuntimeWorker | None) -> Check:
     from tfbridge.runtime import compare_outputs, compare_with_fingerprint, read_fingerprint
 
-    fingerprint = read_fingerprint(model)
+    try:
+        fingerprint = read_fingerprint(model)
+    except TfbridgeError as error:
+        return Check("runtime.parity", "fail", error.message, error.hint)
     if fingerprint is not None:
         parity = compare_with_fingerprint(result, fingerprint)
         source = f"the fingerprint written with TF {fingerprint.writer.tf_version}"

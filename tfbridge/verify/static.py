@@ -4,12 +4,14 @@ contract. Never imports TensorFlow, never runs code from the model."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tfbridge.contract import Contract
 from tfbridge.verify.contract_check import check_contract, model_signature
 from tfbridge.verify.findings import (
     CHECK_IDS,
     FIX_CONVERT,
+    FIX_CUSTOM,
     FIX_SAVE_H5,
     Finding,
     Problems,
@@ -22,6 +24,9 @@ from tfbridge.verify.result import Check, LoadOutcome, ModelReport, Verdict
 from tfbridge.verify.training_config import TrainingConfigEmulator
 
 NEVER_STAGES = ("file", "model", "weights")
+STATIC_ERROR_CHECK = "static.error"
+# Keras 2 writes class_name "Lambda"; Keras 3 stores the function as {"class_name": "__lambda__"}.
+LAMBDA_CLASSES = ("Lambda", "__lambda__")
 
 FILE_FINDINGS: dict[str, tuple[str, str]] = {
     "keras_zip": (
@@ -41,7 +46,18 @@ FILE_FINDINGS: dict[str, tuple[str, str]] = {
 
 
 def static_check(path: Path, contract: Contract | None = None) -> ModelReport:
-    """Predict what TF 2.9's `load_model(path)` does with `path`, without TensorFlow."""
+    """Predict what TF 2.9's `load_model(path)` does with `path`, without TensorFlow.
+
+    Never raises for what is in the file: whatever goes wrong reading one model becomes that
+    model's failing check, so a batch (verify, sync, train, convert) always reaches the others.
+    """
+    try:
+        return _static_check(path, contract)
+    except Exception as error:  # one model's surprise must not end the batch
+        return _internal_error_report(Path(path), error)
+
+
+def _static_check(path: Path, contract: Contract | None) -> ModelReport:
     saved = read_saved_file(path)
     findings = _file_findings(saved)
     signature = None
@@ -60,9 +76,59 @@ def static_check(path: Path, contract: Contract | None = None) -> ModelReport:
         keras_version=saved.keras_version,
         static_load=outcome,
         readable=saved.readable and saved.kind != "not_hdf5",
+        runs_code=_runs_code(saved, findings),
     )
     report.verdict = verdict_of(report.checks)
     return report
+
+
+def _internal_error_report(path: Path, error: Exception) -> ModelReport:
+    if isinstance(error, RecursionError):
+        check = Check(
+            STATIC_ERROR_CHECK,
+            "fail",
+            "its config is nested too deep to be a readable Keras model config (RecursionError)",
+            FIX_SAVE_H5,
+        )
+    else:
+        detail = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        check = Check(
+            STATIC_ERROR_CHECK,
+            "fail",
+            f"the static check could not read this model ({detail}); other models were checked",
+            "this is a bug in tfbridge: please report it with the file",
+        )
+    return ModelReport(
+        path=path,
+        verdict="fail",
+        checks=[check],
+        static_load=None,
+        runs_code="the static check could not tell whether it holds code",
+    )
+
+
+def _runs_code(saved: SavedFile, findings: list[Finding]) -> str:
+    """Why loading the model runs code from it (so it is loaded only with --trust), or ""."""
+    if _holds_lambda(saved.model_config):
+        return "it has Lambda layers"
+    if any(finding.hint == FIX_CUSTOM for finding in findings):
+        return "it uses classes or functions Keras 2.9 does not know"
+    return ""
+
+
+def _holds_lambda(config: Any) -> bool:
+    """Any Lambda anywhere in the config, however it is nested (an explicit stack: no recursion
+    limit), so no wrapper or dialect the emulator does not walk can hide one."""
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("class_name") in LAMBDA_CLASSES or "function_type" in item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def predict_load(findings: list[Finding]) -> LoadOutcome:
@@ -94,11 +160,12 @@ def _emulate(saved: SavedFile) -> list[Finding]:
     knowledge = load_knowledge()
     writer = Writer(saved.keras_version)
     problems = Problems()
-    ModelConfigEmulator(knowledge, writer, problems).model(saved.model_config)
+    if "model_config" not in saved.bad_attributes:
+        ModelConfigEmulator(knowledge, writer, problems).model(saved.model_config)
     if saved.training_config is not None:
         TrainingConfigEmulator(knowledge, writer, problems).training_config(saved.training_config)
-    findings = problems.findings()
-    if saved.training_config is None:
+    findings = [*_attribute_findings(saved), *problems.findings()]
+    if saved.training_config is None and "training_config" not in saved.bad_attributes:
         findings.append(
             Finding(
                 "compile",
@@ -121,7 +188,22 @@ def _emulate(saved: SavedFile) -> list[Finding]:
     return findings
 
 
+def _attribute_findings(saved: SavedFile) -> list[Finding]:
+    """Attributes Keras 2.9 cannot even decode: the training config stops only compile=True."""
+    return [
+        Finding(
+            "compile" if attribute == "training_config" else "model",
+            "fail",
+            f"its `{attribute}` attribute {why}",
+            FIX_SAVE_H5,
+        )
+        for attribute, why in saved.bad_attributes.items()
+    ]
+
+
 def _weights_finding(saved: SavedFile) -> Finding:
+    if saved.weights_problem:
+        return Finding("weights", "fail", saved.weights_problem, FIX_SAVE_H5)
     if not saved.has_weights_group:
         return Finding(
             "weights",
