@@ -5,6 +5,7 @@ Read from `tfbridge.toml`, or `[tool.tfbridge]` in `pyproject.toml`, in the near
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from typing import Any
 
 from tfbridge.contract import Contract, Shape
 from tfbridge.errors import TfbridgeError
+from tfbridge.files import require_regular_file, write_text_atomic
 from tfbridge.paths import find_project_root
 
 if sys.version_info >= (3, 11):
@@ -105,13 +107,15 @@ class ProjectConfig:
 
 
 def find_config_file(start: Path | None = None) -> Path | None:
-    """The tfbridge.toml, or a pyproject.toml with [tool.tfbridge], at the project root."""
+    """The tfbridge.toml, or a pyproject.toml with [tool.tfbridge], at the project root.
+    A tfbridge.toml that is there but is not a readable file (a directory, a FIFO) is refused."""
     root = find_project_root(start)
     candidate = root / CONFIG_FILENAME
-    if candidate.is_file():
+    if os.path.lexists(candidate):
+        require_regular_file(candidate, hint="make it a plain UTF-8 TOML file")
         return candidate
     pyproject = root / PYPROJECT_FILENAME
-    if pyproject.is_file() and "tfbridge" in _read_toml(pyproject).get("tool", {}):
+    if os.path.lexists(pyproject) and _tool_section(pyproject) is not None:
         return pyproject
     return None
 
@@ -125,14 +129,15 @@ def load_config(start: Path | None = None) -> ProjectConfig:
             f"no {CONFIG_FILENAME} (or [tool.tfbridge] in {PYPROJECT_FILENAME}) in {where}",
             hint=INIT_HINT,
         )
-    data = _read_toml(source)
-    if source.name == PYPROJECT_FILENAME:
-        data = data["tool"]["tfbridge"]
+    data = _tool_section(source) if source.name == PYPROJECT_FILENAME else _read_toml(source)
+    if not isinstance(data, Mapping):
+        raise _bad(source, "tool.tfbridge", "must be a table: [tool.tfbridge.target] and slots")
     return parse_config(data, source=source, root=source.parent)
 
 
 def parse_config(data: Mapping[str, Any], *, source: Path, root: Path) -> ProjectConfig:
     _reject_unknown(data, {"target", "slots"}, source, "")
+    _reject_nul(data, source, "")
     target = _parse_target(data.get("target"), source, root)
     slots_table = data.get("slots", {})
     if not isinstance(slots_table, Mapping):
@@ -169,13 +174,33 @@ def parse_dest(dest: str) -> tuple[str | None, str | None, str]:
     return match["user"], match["host"].strip("[]"), match["path"] or "."
 
 
+def _tool_section(pyproject: Path) -> Any:
+    """pyproject.toml's [tool.tfbridge] (None when absent), whatever type it has."""
+    tool = _read_toml(pyproject).get("tool")
+    if not isinstance(tool, Mapping):
+        return None
+    return tool.get("tfbridge")
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file; anything that stops that is one line naming the file."""
+    require_regular_file(path, hint="make it a plain UTF-8 TOML file")
     try:
         with path.open("rb") as handle:
             data: dict[str, Any] = tomllib.load(handle)
             return data
     except tomllib.TOMLDecodeError as error:
         raise TfbridgeError(f"{path}: not valid TOML ({error})", hint="fix the syntax") from None
+    except UnicodeDecodeError as error:
+        raise TfbridgeError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start})",
+            hint="TOML files are UTF-8: save it with that encoding",
+        ) from None
+    except RecursionError:
+        raise TfbridgeError(
+            f"{path}: nested too deeply to read", hint="flatten the arrays or tables"
+        ) from None
     except OSError as error:
         raise TfbridgeError(f"cannot read {path}: {error.strerror}") from None
 
@@ -199,7 +224,7 @@ def _parse_target(table: Any, source: Path, root: Path) -> Target | None:
     if python is not None and (not isinstance(python, str) or not python.strip()):
         raise _bad(source, "target.python", "must be the exam interpreter's path, as a string")
     if host is None:
-        path = str((root / Path(path).expanduser()).resolve())
+        path = str(_local_path(path, root, source, "target.dest").resolve())
         if port is not None:
             raise _bad(source, "target.port", "applies only to an SSH dest (user@host:path)")
     return Target(path=path, host=host, user=user, port=port, python=python)
@@ -235,7 +260,7 @@ def _parse_slot(name: str, table: Any, source: Path, root: Path) -> Slot:
     )
     return Slot(
         name=name,
-        model=(root / Path(model).expanduser()).absolute(),
+        model=_local_path(model, root, source, f"{key}.model").absolute(),
         remote_dir=str(PurePosixPath(remote_dir)),
         contract=contract,
         remote_name=remote_name,
@@ -273,6 +298,24 @@ def _reject_unknown(
         if key not in allowed:
             where = f"{prefix}.{key}" if prefix else key
             raise _bad(source, where, f"is not a known key (known: {', '.join(sorted(allowed))})")
+
+
+def _reject_nul(value: Any, source: Path, key: str) -> None:
+    """A NUL byte can be in TOML text but in no path or program name."""
+    if isinstance(value, str) and "\0" in value:
+        raise _bad(source, key, "must not contain a NUL character")
+    if isinstance(value, (Mapping, list)):
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        for name, item in items:
+            _reject_nul(item, source, f"{key}.{name}" if key else str(name))
+
+
+def _local_path(value: str, root: Path, source: Path, key: str) -> Path:
+    """`value` relative to the config's folder, `~` and `~user` expanded."""
+    try:
+        return root / Path(value).expanduser()
+    except RuntimeError:  # `~user` for a user this machine does not have
+        raise _bad(source, key, f"names a home directory that does not exist: {value}") from None
 
 
 def _reject_shared_dirs(slots: Mapping[str, Slot], source: Path) -> None:
@@ -320,7 +363,7 @@ output_activation = "softmax"
 def write_example_config(directory: Path) -> Path:
     """Write a commented example tfbridge.toml into `directory`; never overwrite one."""
     path = directory / CONFIG_FILENAME
-    if path.exists():
+    if os.path.lexists(path):
         raise TfbridgeError(f"{path} already exists", hint="edit it, or remove it first")
-    path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    write_text_atomic(path, EXAMPLE_CONFIG)
     return path

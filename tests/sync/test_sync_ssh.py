@@ -127,7 +127,7 @@ def test_unknown_host_key_is_refused_with_the_command_to_trust_it(
     _client_config(ssh_env, tmp_path, monkeypatch, UserKnownHostsFile=str(empty))
     root = make_project(f"{ALIAS}:{exam_dir}")
     done = tfbridge(root, "sync")
-    assert done.returncode == 1
+    assert done.returncode == 3
     assert "not in your known_hosts" in error_line(done)
     assert f"ssh-keyscan -p {ssh_env.port} 127.0.0.1 >> ~/.ssh/known_hosts" in done.stderr
     assert os.listdir(exam_dir) == []
@@ -145,7 +145,7 @@ def test_failed_authentication_is_one_line(
     _client_config(ssh_env, tmp_path, monkeypatch, IdentityFile=str(stranger))
     root = make_project(f"{ALIAS}:{exam_dir}")
     done = tfbridge(root, "sync")
-    assert done.returncode == 1
+    assert done.returncode == 3
     assert error_line(done).startswith(f"error: authentication failed for {ALIAS}")
 
 
@@ -157,7 +157,7 @@ def test_unreachable_host_is_one_line(
     toml = root / "tfbridge.toml"
     toml.write_text(toml.read_text().replace("[slots.q1]", f"port = {closed_port}\n[slots.q1]"))
     done = tfbridge(root, "sync")
-    assert done.returncode == 1
+    assert done.returncode == 3
     assert error_line(done).startswith(f"error: cannot reach 127.0.0.1 port {closed_port}")
 
 
@@ -176,7 +176,7 @@ def test_permission_denied_keeps_the_slot(
         (exam_dir / "Category1" / "old.h5").write_bytes(models["second"].read_bytes())
         root = make_project(f"{ALIAS}:{exam_dir}")
         done = tfbridge(root, "sync")
-        assert done.returncode == 1
+        assert done.returncode == 3
         assert error_line(done).startswith(f"error: permission denied on {ALIAS}")
         assert sorted(os.listdir(exam_dir / "Category1")) == ["old.h5"]
     finally:

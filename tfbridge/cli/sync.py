@@ -14,7 +14,7 @@ from tfbridge.errors import EXIT_FAILED, EXIT_USAGE, TfbridgeError
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from tfbridge.sync.result import StatusReport, SyncEvent, SyncReport
+    from tfbridge.sync.result import SlotSync, StatusReport, SyncEvent, SyncReport
 
 SUBCOMMANDS = ("status", "rollback")
 
@@ -57,6 +57,15 @@ def sync_command(
     init: Annotated[
         bool, typer.Option("--init", help="Write a commented example tfbridge.toml here.")
     ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=0,
+            help="How long to wait for another sync or rollback to the same target to finish.",
+        ),
+    ] = 60.0,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -66,9 +75,9 @@ def sync_command(
     elif words and words[0] == "status":
         _status(words[1:], json_output)
     elif words and words[0] == "rollback":
-        _rollback(words[1:], dry_run, json_output, quiet)
+        _rollback(words[1:], dry_run, wait, json_output, quiet)
     else:
-        _sync(words, dry_run, force, remote_verify, json_output, quiet)
+        _sync(words, dry_run, force, remote_verify, wait, json_output, quiet)
 
 
 def _init(json_output: bool) -> None:
@@ -86,6 +95,7 @@ def _sync(
     dry_run: bool,
     force: bool,
     remote_verify: bool,
+    wait: float,
     json_output: bool,
     quiet: bool,
 ) -> None:
@@ -100,6 +110,7 @@ def _sync(
             dry_run=dry_run,
             force=force,
             remote_verify=remote_verify,
+            wait=wait,
             progress=progress.update,
         )
     if json_output:
@@ -123,7 +134,7 @@ def _status(names: list[str], json_output: bool) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _rollback(names: list[str], dry_run: bool, json_output: bool, quiet: bool) -> None:
+def _rollback(names: list[str], dry_run: bool, wait: float, json_output: bool, quiet: bool) -> None:
     from tfbridge.config import load_config
     from tfbridge.sync import rollback
 
@@ -133,7 +144,8 @@ def _rollback(names: list[str], dry_run: bool, json_output: bool, quiet: bool) -
             hint="run `tfbridge sync rollback SLOT`",
             exit_code=EXIT_USAGE,
         )
-    result = rollback(load_config(), names[0], dry_run=dry_run)
+    progress = _TransferProgress(enabled=not quiet)
+    result = rollback(load_config(), names[0], dry_run=dry_run, wait=wait, progress=progress.update)
     if json_output:
         print_json(result)
     elif not quiet:
@@ -157,9 +169,15 @@ def render_sync(report: SyncReport) -> None:
         for problem in slot.problems:
             console().print(f"{slot.slot}: {problem}", markup=False)
         if slot.action == "refused":
-            console().print(f"{slot.slot}: refused; fix the model or pass --force", markup=False)
+            console().print(f"{slot.slot}: not sent; {_refusal_advice(slot)}", markup=False)
     if report.cleaned_temps:
         info(f"removed {report.cleaned_temps} leftover upload(s) from an interrupted run")
+
+
+def _refusal_advice(slot: SlotSync) -> str:
+    if any(problem.startswith("model.file:") for problem in slot.problems):
+        return "save a Keras .h5 model there (--force cannot send this file)"
+    return "fix the model or pass --force"
 
 
 def _render_status(report: StatusReport) -> None:
@@ -196,6 +214,9 @@ class _TransferProgress:
             self.progress.stop()
 
     def update(self, event: SyncEvent) -> None:
+        if event.stage == "wait":  # said even with --json (on stderr): a silent wait looks hung
+            info(event.detail)
+            return
         if not self.enabled:
             return
         if event.stage != "upload":

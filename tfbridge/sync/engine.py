@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING
 from tfbridge.config import ProjectConfig, Slot, Target
 from tfbridge.contract import Contract
 from tfbridge.errors import TfbridgeError
+from tfbridge.files import regular_file_problem
 from tfbridge.hashing import file_sha256
 from tfbridge.paths import project_state_dir
 from tfbridge.sync import ledger
 from tfbridge.sync import slot as slots
+from tfbridge.sync.lock import DEFAULT_WAIT, TargetLock, target_lock
+from tfbridge.sync.model_file import model_file_problem
 from tfbridge.sync.result import (
     ProgressCallback,
     RemoteVerdict,
@@ -70,10 +73,13 @@ class Prepared:
     slot: Slot
     sha256: str
     size: int
-    verdict: str = "skip"  # not verified: the slot already holds this very model
+    contract: str  # ledger.contract_digest of the slot's contract
+    verdict: str = "skip"  # not verified: the slot holds this model, verified against this contract
     problems: tuple[str, ...] = ()
+    sendable: bool = True  # False: not a Keras HDF5 model at all; --force does not send it
     matches: tuple[str, ...] = ()  # far-side models with the same content
     in_place: bool = False  # the slot holds exactly this model, under its name
+    verified: bool = False  # the ledger says it passed against this very contract
 
 
 def sync(
@@ -83,11 +89,13 @@ def sync(
     dry_run: bool = False,
     force: bool = False,
     remote_verify: bool = False,
+    wait: float = DEFAULT_WAIT,
     progress: ProgressCallback | None = None,
     gate: Gate = verify_gate,
     transport: Transport | None = None,
 ) -> SyncReport:
-    """Gate and send the named slots (all when none are named) over one connection."""
+    """Gate and send the named slots (all when none are named) over one connection, holding the
+    target's lock (a dry run takes none: it changes nothing)."""
     target = config.require_target()
     if remote_verify and not target.python:
         raise TfbridgeError(
@@ -98,45 +106,107 @@ def sync(
     prepared = [_prepare(slot) for slot in config.select(list(names))]
     report = SyncReport(target=target.describe(), dry_run=dry_run)
     state_dir = project_state_dir(config.root)
+    passed = ledger.latest_by_slot(ledger.read(state_dir), report.target)
     with connected(target, transport) as far:
-        surveyed = [_survey(far, item) for item in prepared]
-        for item in _gate(surveyed, gate, notify):
-            result = _sync_slot(
-                far,
-                item,
-                report,
-                dry_run=dry_run,
-                force=force,
-                python=target.python if remote_verify else None,
-                notify=notify,
-            )
-            report.slots.append(result)
-            if result.action in {"sent", "renamed"}:
-                ledger.append(state_dir, _ledger_entry("sync", result, report.target))
+        slots.check_distinct(far, config.slots.values())
+        with exclusive(far, wait=wait, notify=notify, dry_run=dry_run) as lock:
+            if not dry_run:
+                report.cleaned_temps = sum(_clean(far, item.slot) for item in prepared)
+            surveyed = [_survey(far, item, passed.get(item.slot.name)) for item in prepared]
+            for item in _gate(surveyed, gate, notify):
+                lock.refresh()
+                result = _sync_slot(
+                    far,
+                    item,
+                    dry_run=dry_run,
+                    force=force,
+                    python=target.python if remote_verify else None,
+                    notify=notify,
+                )
+                report.slots.append(result)
+                if _worth_recording(result) and not dry_run:
+                    ledger.append(state_dir, _ledger_entry(result, report.target, item.contract))
     return report
 
 
+@contextmanager
+def exclusive(
+    transport: Transport, *, wait: float, notify: ProgressCallback, dry_run: bool = False
+) -> Iterator[TargetLock]:
+    """The target's lock for the block (see lock.py); for a dry run, a lock that locks nothing."""
+    if dry_run:
+        yield _NoLock()
+        return
+    with target_lock(
+        transport, wait=wait, on_wait=lambda text: notify(SyncEvent("", "wait", detail=text))
+    ) as lock:
+        yield lock
+
+
+class _NoLock:
+    path = ""
+
+    def try_acquire(self) -> str | None:
+        return None
+
+    def refresh(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
 def _prepare(slot: Slot) -> Prepared:
-    if not slot.model.is_file():
+    """Refuse a model path that is not a readable file (exit 2); mark one that is not a Keras
+    HDF5 model unsendable, whatever --force says."""
+    problem = regular_file_problem(slot.model)
+    if problem is not None:
         raise TfbridgeError(
-            f"slot {slot.name}: model file {slot.model} does not exist",
+            f"slot {slot.name}: model file {slot.model}: {problem}",
             hint=f"save the model there, or fix slots.{slot.name}.model in the config",
         )
-    return Prepared(slot, file_sha256(slot.model), slot.model.stat().st_size)
+    prepared = Prepared(
+        slot,
+        file_sha256(slot.model),
+        slot.model.stat().st_size,
+        ledger.contract_digest(slot.contract),
+    )
+    not_a_model = model_file_problem(slot.model)
+    if not_a_model is None:
+        return prepared
+    return replace(prepared, verdict="fail", problems=(not_a_model,), sendable=False)
 
 
-def _survey(transport: Transport, item: Prepared) -> Prepared:
-    """Which far-side models of the slot already hold this content."""
+def _clean(transport: Transport, slot: Slot) -> int:
+    """Remove the uploads an interrupted or killed run left (we hold the lock: none is live)."""
+    directory = slots.slot_directory(transport, slot, create=False)
+    return slots.clean_temps(transport, directory) if directory else 0
+
+
+def _survey(transport: Transport, item: Prepared, last: ledger.LedgerEntry | None) -> Prepared:
+    """Which far-side models of the slot already hold this content, and whether it was verified
+    against this contract."""
     directory = slots.slot_directory(transport, item.slot, create=False)
     state = slots.read_slot(transport, directory)
     matches = tuple(_models_with_sha(transport, state, item))
     in_place = state.models == [item.slot.file_name] and bool(matches)
-    return replace(item, matches=matches, in_place=in_place)
+    verified = (
+        last is not None
+        and last.sha256 == item.sha256
+        and last.contract == item.contract
+        and last.verdict != "fail"
+    )
+    return replace(item, matches=matches, in_place=in_place, verified=verified)
 
 
 def _gate(items: list[Prepared], gate: Gate, notify: ProgressCallback) -> list[Prepared]:
-    """Verify, in one batch, each model that will leave; one already in place is not."""
-    leaving = [index for index, item in enumerate(items) if not item.in_place]
+    """Verify, in one batch, each model that will leave or whose contract changed; one in place
+    and verified against this contract is not verified again."""
+    leaving = [
+        index
+        for index, item in enumerate(items)
+        if item.sendable and not (item.in_place and item.verified)
+    ]
     for index in leaving:
         notify(SyncEvent(items[index].slot.name, "verify"))
     reports = (
@@ -152,7 +222,6 @@ def _gate(items: list[Prepared], gate: Gate, notify: ProgressCallback) -> list[P
 def _sync_slot(
     transport: Transport,
     item: Prepared,
-    report: SyncReport,
     *,
     dry_run: bool,
     force: bool,
@@ -173,11 +242,9 @@ def _sync_slot(
         item.verdict,
         list(item.problems),
     )
-    if item.verdict == "fail" and not force:
+    if not item.sendable or (item.verdict == "fail" and not force):
         return result
     state = slots.read_slot(transport, directory)
-    if directory and state.temps and not dry_run:
-        report.cleaned_temps += slots.clean_temps(transport, directory)
     same = list(item.matches)
     if item.in_place:
         result.action = "unchanged"
@@ -204,17 +271,14 @@ def _sync_slot(
         item.sha256,
         lambda done, total: notify(SyncEvent(slot.name, "upload", done, total)),
     )
-    try:
+    with slots.removed_on_failure(transport, temp):
         if python:
             result.remote = _remote_verify(transport, python, temp, item, notify)
             if result.remote.verdict == "fail" and not force:
-                _remove_quietly(transport, temp)
+                slots.remove_quietly(transport, temp)
                 return result
         notify(SyncEvent(slot.name, "place"))
         result.replaced = slots.place(transport, state, temp, slot.file_name, history)
-    except TfbridgeError:
-        _remove_quietly(transport, temp)  # if the connection is gone, the next run cleans it
-        raise
     result.action = "sent"
     return result
 
@@ -253,21 +317,24 @@ def _remote_verify(
     return remote_verify(transport, python, path, reference=item.slot.model)
 
 
-def _remove_quietly(transport: Transport, path: str) -> None:
-    with suppress(TfbridgeError):
-        transport.remove(path)
+def _worth_recording(result: SlotSync) -> bool:
+    """Sent, renamed, or verified again where it stands (its contract changed)."""
+    return result.action in {"sent", "renamed"} or (
+        result.action == "unchanged" and result.verdict != "skip"
+    )
 
 
-def _ledger_entry(action: str, result: SlotSync, target: str) -> ledger.LedgerEntry:
+def _ledger_entry(result: SlotSync, target: str, contract: str) -> ledger.LedgerEntry:
     return ledger.LedgerEntry(
         time=ledger.now(),
-        action=action,
+        action="sync" if result.action != "unchanged" else "verify",
         slot=result.slot,
         local_path=str(result.local_path),
         remote_path=result.remote_path,
         sha256=result.sha256,
         verdict=result.verdict,
         target=target,
+        contract=contract,
     )
 
 

@@ -1,11 +1,17 @@
-"""The local ledger `.tfbridge/ledger.jsonl`: one JSON line per model sent or rolled back."""
+"""The local ledger `.tfbridge/ledger.jsonl`: one JSON line per model sent, verified in place or
+rolled back, with the digest of the slot contract it was verified against."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
+
+from tfbridge.contract import Contract
+from tfbridge.errors import TfbridgeError
+from tfbridge.files import regular_file_problem, write_bytes_atomic
 
 LEDGER_FILENAME = "ledger.jsonl"
 
@@ -20,32 +26,62 @@ class LedgerEntry:
     sha256: str
     verdict: str
     target: str
+    contract: str = ""  # contract_digest() of the slot's contract when verified; "" if not
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def contract_digest(contract: Contract) -> str:
+    """Changes with the contract: a model verified against another contract is verified again."""
+    text = json.dumps(asdict(contract), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def append(state_dir: Path, entry: LedgerEntry) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with (state_dir / LEDGER_FILENAME).open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(asdict(entry), sort_keys=True) + "\n")
+    """Add one line; the file is replaced whole, never left half-written."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TfbridgeError(f"cannot create {state_dir}: {error.strerror}") from None
+    path = state_dir / LEDGER_FILENAME
+    line = json.dumps(asdict(entry), sort_keys=True) + "\n"
+    write_bytes_atomic(path, _read_bytes(path) + line.encode())
 
 
 def read(state_dir: Path) -> list[LedgerEntry]:
     """All readable entries, oldest first; a damaged line is skipped, not fatal."""
-    path = state_dir / LEDGER_FILENAME
-    if not path.is_file():
-        return []
     entries = []
-    fields = set(LedgerEntry.__dataclass_fields__)
-    for line in path.read_text(encoding="utf-8").splitlines():
+    required = {f.name for f in fields(LedgerEntry) if f.default is MISSING}
+    for line in _read_bytes(state_dir / LEDGER_FILENAME).decode(errors="replace").splitlines():
         try:
             data = json.loads(line)
-            entries.append(LedgerEntry(**{key: str(data[key]) for key in fields}))
-        except (ValueError, KeyError, TypeError):
+            if not required <= set(data):
+                continue
+            entries.append(
+                LedgerEntry(
+                    **{f.name: str(data.get(f.name, f.default)) for f in fields(LedgerEntry)}
+                )
+            )
+        except (ValueError, TypeError, AttributeError):
             continue
     return entries
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The ledger's bytes; none when it is missing. Anything but a readable file is refused."""
+    if not path.exists():
+        return b""
+    problem = regular_file_problem(path)
+    if problem is None:
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            problem = error.strerror or type(error).__name__
+    raise TfbridgeError(
+        f"the sync ledger {path}: {problem}", hint="move it aside; tfbridge starts a new one"
+    )
 
 
 def latest_by_slot(entries: list[LedgerEntry], target: str) -> dict[str, LedgerEntry]:

@@ -11,8 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tfbridge.errors import TfbridgeError
+from tfbridge.files import regular_file_problem
 from tfbridge.hashing import file_sha256
-from tfbridge.sync.transport import BytesProgress, FileStat, RunResult, TransportError
+from tfbridge.sync.transport import (
+    NOT_A_FILE_HINT,
+    BytesProgress,
+    FileStat,
+    RunResult,
+    TransportError,
+)
 
 CHUNK = 1024 * 1024
 
@@ -41,6 +49,7 @@ class LocalTransport:
             is_dir=stat.S_ISDIR(info.st_mode),
             is_file=stat.S_ISREG(info.st_mode),
             is_link=stat.S_ISLNK(info.st_mode),
+            mtime=info.st_mtime,
         )
 
     def listdir(self, directory: str) -> list[str]:
@@ -71,6 +80,9 @@ class LocalTransport:
             os.fsync(sink.fileno())
 
     def sha256(self, path: str) -> str:
+        problem = regular_file_problem(Path(path))
+        if problem is not None:  # a FIFO named like a model must not hang the checksum
+            raise TfbridgeError(f"{path}: {problem}", hint=NOT_A_FILE_HINT)
         with _errors("read", path):
             return file_sha256(path)
 

@@ -11,17 +11,19 @@ Action = Literal["sent", "would-send", "renamed", "unchanged", "refused"]
 SlotState = Literal[
     "in-sync", "local-changed", "remote-changed", "not-synced", "local-missing", "multiple-models"
 ]
-Stage = Literal["verify", "upload", "check", "place", "remote-verify", "rollback"]
+Stage = Literal["wait", "verify", "upload", "check", "place", "remote-verify", "rollback"]
 
 
 @dataclass(frozen=True)
 class SyncEvent:
-    """Progress for the CLI to show: a stage started, or bytes moved (`done` of `total`)."""
+    """Progress for the CLI to show: a stage started, or bytes moved (`done` of `total`);
+    `detail` says more where the stage alone would not (whose lock a run waits for)."""
 
     slot: str
     stage: Stage
     done: int = 0
     total: int = 0
+    detail: str = ""
 
 
 ProgressCallback = Callable[[SyncEvent], None]

@@ -7,7 +7,8 @@ from tfbridge.errors import EXIT_FAILED, TfbridgeError
 from tfbridge.paths import project_state_dir
 from tfbridge.sync import ledger
 from tfbridge.sync import slot as slots
-from tfbridge.sync.engine import connected
+from tfbridge.sync.engine import connected, exclusive
+from tfbridge.sync.lock import DEFAULT_WAIT
 from tfbridge.sync.result import ProgressCallback, RollbackResult, SyncEvent
 from tfbridge.sync.transport import Transport
 
@@ -17,14 +18,20 @@ def rollback(
     name: str,
     *,
     dry_run: bool = False,
+    wait: float = DEFAULT_WAIT,
     progress: ProgressCallback | None = None,
     transport: Transport | None = None,
 ) -> RollbackResult:
     """Restore the newest history entry that differs from the slot's model; the model it
-    replaces goes to history, so a second rollback undoes the first."""
+    replaces goes to history, so a second rollback undoes the first. Holds the target's lock."""
     target = config.require_target()
     slot = config.select([name])[0]
-    with connected(target, transport) as far:
+    notify = progress or (lambda event: None)
+    with (
+        connected(target, transport) as far,
+        exclusive(far, wait=wait, notify=notify, dry_run=dry_run),
+    ):
+        slots.check_distinct(far, config.slots.values())
         directory = slots.slot_directory(far, slot, create=False)
         history = slots.history_directory(far, slot, create=False)
         state = slots.read_slot(far, directory)
@@ -40,8 +47,7 @@ def rollback(
         result = RollbackResult(name, dry_run, entry.path, "", state.path(entry.original_name))
         if dry_run:
             return result
-        if progress:
-            progress(SyncEvent(name, "rollback"))
+        notify(SyncEvent(name, "rollback"))
         slots.clean_temps(far, directory)
         state = slots.read_slot(far, directory)
         result.sha256 = far.sha256(entry.path)

@@ -4,13 +4,22 @@
 Replacing old.h5 with new.h5: (1) upload to `.tfbridge-upload-<id>.part` in the slot (not `.h5`,
 so the grader ignores it) and check its SHA-256 there; (2) hard-link (or copy) old.h5 into the
 history folder outside the slot; (3) rename the upload onto old.h5 (atomic replace: still one
-model); (4) rename old.h5 to new.h5 (new.h5 did not exist: still one model).
+model); (4) rename old.h5 to new.h5 (new.h5 did not exist: still one model). An upload stopped
+by anything (Ctrl-C, SIGTERM, a lost connection) is removed; what a killed run leaves, the next run
+removes under the target lock.
+
+Slots are compared by the directory they really are: a slot directory may be a symlink, but only
+to a directory inside the target, and never to another slot's directory, the target itself or the
+history (each is refused with both names before anything is sent or moved). A symlink leading out
+of the target is refused: tfbridge writes only below the directory the config names.
 """
 
 from __future__ import annotations
 
 import posixpath
 import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -48,6 +57,37 @@ def slot_directory(transport: Transport, slot: Slot, *, create: bool) -> str | N
     return _safe_directory(transport, slot.remote_dir, create=create)
 
 
+def real_directory(transport: Transport, slot: Slot) -> str:
+    """The directory the slot really is, symlinks resolved, whether or not it exists yet."""
+    current, missing = _walk(transport, slot.remote_dir, create=False)
+    return posixpath.join(current, *missing)
+
+
+def check_distinct(transport: Transport, every_slot: Iterable[Slot]) -> None:
+    """Refuse slots that share one real directory (`Alias -> Category1`), or land in the target
+    root or the history: sending one slot would replace another's model there."""
+    history_root, missing = _walk(transport, HISTORY_DIRNAME, create=False)
+    history_root = posixpath.join(history_root, *missing)
+    owners: dict[str, Slot] = {}
+    for slot in every_slot:
+        real = real_directory(transport, slot)
+        if real == transport.root or _inside(real, history_root):
+            raise TfbridgeError(
+                f"slot {slot.name}: remote_dir {slot.remote_dir!r} leads to "
+                f"{transport.describe(real)}, not to a question directory of its own",
+                hint=f"remove that symlink, or fix slots.{slot.name}.remote_dir",
+            )
+        other = owners.setdefault(real, slot)
+        if other is not slot:
+            raise TfbridgeError(
+                f"slots {other.name} and {slot.name} both land in {transport.describe(real)} "
+                f"(remote_dir {other.remote_dir!r} and {slot.remote_dir!r}, symlinks resolved); "
+                "sending one would replace the other's model",
+                hint=f"give each slot its own directory: remove the symlink or fix "
+                f"slots.{slot.name}.remote_dir",
+            )
+
+
 def history_directory(transport: Transport, slot: Slot, *, create: bool) -> str | None:
     return _safe_directory(transport, f"{HISTORY_DIRNAME}/{slot.name}", create=create)
 
@@ -77,18 +117,41 @@ def upload(
     progress: BytesProgress | None = None,
 ) -> str:
     """Upload `local` under a temporary name in `directory` and prove its checksum there."""
-    temp = posixpath.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
-    transport.put(local, temp, progress)
-    check_copy(transport, temp, sha256)
+    temp = _temp_path(directory)
+    with removed_on_failure(transport, temp):
+        transport.put(local, temp, progress)
+        check_copy(transport, temp, sha256)
     return temp
 
 
 def copy_within(transport: Transport, source: str, directory: str, sha256: str) -> str:
     """Put a far-side file (a history entry) into `directory` under a temporary name."""
-    temp = posixpath.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
-    transport.link(source, temp)
-    check_copy(transport, temp, sha256)
+    temp = _temp_path(directory)
+    with removed_on_failure(transport, temp):
+        transport.link(source, temp)
+        check_copy(transport, temp, sha256)
     return temp
+
+
+@contextmanager
+def removed_on_failure(transport: Transport, temp: str) -> Iterator[None]:
+    """Remove `temp` if anything, Ctrl-C included, stops the block; the next run removes what
+    this could not (a lost connection, kill -9)."""
+    try:
+        yield
+    except BaseException:
+        remove_quietly(transport, temp)
+        raise
+
+
+def remove_quietly(transport: Transport, path: str) -> None:
+    with suppress(TfbridgeError):
+        if transport.stat(path) is not None:
+            transport.remove(path)
+
+
+def _temp_path(directory: str) -> str:
+    return posixpath.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
 
 
 def check_copy(transport: Transport, temp: str, sha256: str) -> None:
@@ -130,9 +193,10 @@ def archive(transport: Transport, model: str, history: str) -> str:
     sha = transport.sha256(model)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     final = posixpath.join(history, f"{stamp}-{sha[:8]}-{posixpath.basename(model)}")
-    temp = posixpath.join(history, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
-    transport.link(model, temp)
-    transport.rename(temp, final)
+    temp = _temp_path(history)
+    with removed_on_failure(transport, temp):
+        transport.link(model, temp)
+        transport.rename(temp, final)
     return final
 
 
@@ -157,27 +221,34 @@ def prune_history(transport: Transport, history: str, keep: int = HISTORY_KEEP) 
 
 
 def _safe_directory(transport: Transport, relative: str, *, create: bool) -> str | None:
-    """Walk `relative` below the root one level at a time, refusing anything that leads out."""
+    current, missing = _walk(transport, relative, create=create)
+    return None if missing else current
+
+
+def _walk(transport: Transport, relative: str, *, create: bool) -> tuple[str, list[str]]:
+    """Walk `relative` below the root one level at a time, refusing anything that leads out.
+    Returns the real path reached and the parts that do not exist (none when `create`)."""
     if relative.startswith("/") or ".." in relative.split("/"):
         raise _escape(transport, relative, "it is absolute or contains '..'")
+    parts = [p for p in relative.split("/") if p and p != "."]
     current = transport.root
-    for part in (p for p in relative.split("/") if p and p != "."):
-        current = posixpath.join(current, part)
-        info = transport.stat(current)
+    for index, part in enumerate(parts):
+        step = posixpath.join(current, part)
+        info = transport.stat(step)
         if info is None:
             if not create:
-                return None
-            transport.mkdir(current)
+                return current, parts[index:]
+            transport.mkdir(step)
         elif not (info.is_dir or info.is_link):
-            raise TfbridgeError(f"{transport.describe(current)} is a file, not a slot directory")
-        resolved = transport.realpath(current)
+            raise TfbridgeError(f"{transport.describe(step)} is a file, not a slot directory")
+        resolved = transport.realpath(step)
         if not _inside(resolved, transport.root):
-            raise _escape(transport, relative, f"{current} leads to {resolved}")
+            raise _escape(transport, relative, f"{step} leads to {resolved}")
         resolved_info = transport.stat(resolved)
         if resolved_info is None or not resolved_info.is_dir:
-            raise TfbridgeError(f"{transport.describe(current)} is not a directory")
+            raise TfbridgeError(f"{transport.describe(step)} is not a directory")
         current = resolved
-    return current
+    return current, []
 
 
 def _inside(path: str, root: str) -> bool:

@@ -13,16 +13,25 @@ import os
 import shlex
 import stat
 from collections.abc import Coroutine
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncssh
 
 from tfbridge.config import Target
-from tfbridge.sync.transport import BytesProgress, FileStat, RunResult, TransportError
+from tfbridge.errors import TfbridgeError
+from tfbridge.sync.transport import (
+    NOT_A_FILE_HINT,
+    BytesProgress,
+    FileStat,
+    RunResult,
+    TransportError,
+)
 
 SSH_CONFIG_ENV_VAR = "TFBRIDGE_SSH_CONFIG"
 CONNECT_TIMEOUT = 20.0
+CANCEL_GRACE = 5.0  # seconds an interrupted operation gets to close its far-side handle
 T = TypeVar("T")
 
 _LOST = (
@@ -140,33 +149,47 @@ class SshTransport:
             return "."
         return path[2:] if path.startswith("~/") else path
 
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one operation; when Ctrl-C or SIGTERM stops it, cancel it first, so the
+        connection is still usable to remove the half-done upload."""
+        task = self._loop.create_task(coroutine)
+        try:
+            return self._loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():
+                task.cancel()
+                with suppress(BaseException):
+                    self._loop.run_until_complete(asyncio.wait([task], timeout=CANCEL_GRACE))
+            raise
+
     def _call(self, coroutine: Coroutine[Any, Any, T], action: str = "", path: str = "") -> T:
         try:
-            return self._loop.run_until_complete(coroutine)
+            return self._run(coroutine)
         except TransportError:
             raise
-        except _LOST:
-            raise TransportError(
-                f"the connection to {self.target.host} was lost"
+        except Exception as error:
+            raise self._transport_error(error, action, path) from None
+
+    def _transport_error(self, error: Exception, action: str, path: str) -> TransportError:
+        host = self.target.host
+        if isinstance(error, _LOST):
+            return TransportError(
+                f"the connection to {host} was lost"
                 + (f" while trying to {action} {path}" if action else ""),
                 hint="the slot keeps its previous model; run `tfbridge sync` again",
-            ) from None
-        except asyncssh.SFTPPermissionDenied:
-            raise TransportError(
-                f"permission denied on {self.target.host}: cannot {action} {path}",
+            )
+        if isinstance(error, asyncssh.SFTPPermissionDenied):
+            return TransportError(
+                f"permission denied on {host}: cannot {action} {path}",
                 hint="fix that directory's owner or permissions on the grading machine",
-            ) from None
-        except (asyncssh.SFTPNoSpaceOnFilesystem, asyncssh.SFTPQuotaExceeded):
-            raise TransportError(
-                f"no space left on {self.target.host} to {action} {path}",
+            )
+        if isinstance(error, (asyncssh.SFTPNoSpaceOnFilesystem, asyncssh.SFTPQuotaExceeded)):
+            return TransportError(
+                f"no space left on {host} to {action} {path}",
                 hint="free some space on the grading machine",
-            ) from None
-        except (asyncssh.Error, OSError) as error:
-            reason = getattr(error, "reason", None) or str(error) or type(error).__name__
-            raise TransportError(
-                f"cannot {action or 'talk to'} {path or self.target.host} on "
-                f"{self.target.host}: {reason}"
-            ) from None
+            )
+        reason = getattr(error, "reason", None) or str(error) or type(error).__name__
+        return TransportError(f"cannot {action or 'talk to'} {path or host} on {host}: {reason}")
 
     # ------------------------------------------------------------ Transport
 
@@ -175,17 +198,18 @@ class SshTransport:
 
     def stat(self, path: str) -> FileStat | None:
         try:
-            attrs = self._loop.run_until_complete(self._sftp.lstat(path))
+            attrs = self._run(self._sftp.lstat(path))
         except asyncssh.SFTPNoSuchFile:
             return None
-        except Exception:
-            attrs = self._call(self._sftp.lstat(path), "inspect", path)
+        except Exception as error:
+            raise self._transport_error(error, "inspect", path) from None
         mode = attrs.permissions or 0
         return FileStat(
             size=attrs.size or 0,
             is_dir=stat.S_ISDIR(mode),
             is_file=stat.S_ISREG(mode),
             is_link=stat.S_ISLNK(mode),
+            mtime=attrs.mtime,
         )
 
     def listdir(self, directory: str) -> list[str]:
@@ -218,6 +242,9 @@ class SshTransport:
             raise
 
     def sha256(self, path: str) -> str:
+        attrs = self._call(self._sftp.stat(path), "inspect", path)
+        if not stat.S_ISREG(attrs.permissions or 0):  # sha256sum on a FIFO would never return
+            raise TfbridgeError(f"{self.describe(path)}: not a regular file", hint=NOT_A_FILE_HINT)
         quoted = shlex.quote(path)
         result = self._run_shell(
             f"sha256sum {quoted} 2>/dev/null || shasum -a 256 {quoted}", b"", None
@@ -235,13 +262,12 @@ class SshTransport:
 
     def link(self, source: str, destination: str) -> None:
         try:
-            self._loop.run_until_complete(self._sftp.link(source, destination))
+            self._run(self._sftp.link(source, destination))
             return
         except (asyncssh.SFTPOpUnsupported, asyncssh.SFTPFailure):
             pass  # no hard links there (or across devices): copy on the far side instead
-        except Exception:
-            self._call(self._sftp.link(source, destination), "link", source)  # maps the error
-            return
+        except Exception as error:
+            raise self._transport_error(error, "link", source) from None
         result = self._run_shell(f"cp {shlex.quote(source)} {shlex.quote(destination)}", b"", None)
         if result.exit_status != 0:
             raise TransportError(
@@ -254,12 +280,50 @@ class SshTransport:
 
     def free_bytes(self, directory: str) -> int | None:
         try:
-            attrs = self._loop.run_until_complete(self._sftp.statvfs(directory))
+            attrs = self._run(self._sftp.statvfs(directory))
         except (asyncssh.SFTPOpUnsupported, asyncssh.SFTPFailure):
             return None
-        except Exception:
-            attrs = self._call(self._sftp.statvfs(directory), "inspect", directory)
+        except Exception as error:
+            raise self._transport_error(error, "inspect", directory) from None
         return int(attrs.bavail * attrs.frsize)
+
+    # ------------------------------------------------ the target lock (see lock.py)
+
+    def make_directory(self, directory: str) -> bool:
+        """mkdir that fails when `directory` exists (atomic on the far side): True if made."""
+        try:
+            self._run(self._sftp.mkdir(directory))
+            return True
+        except (asyncssh.SFTPFailure, asyncssh.SFTPFileAlreadyExists) as error:
+            if self.stat(directory) is not None:
+                return False
+            raise self._transport_error(error, "create", directory) from None
+        except Exception as error:
+            raise self._transport_error(error, "create", directory) from None
+
+    def remove_directory(self, directory: str) -> None:
+        self._call(self._sftp.rmdir(directory), "remove", directory)
+
+    def write_small(self, path: str, data: bytes) -> None:
+        async def write() -> None:
+            async with self._sftp.open(path, "wb") as handle:
+                await handle.write(data)
+
+        self._call(write(), "write", path)
+
+    def read_small(self, path: str, limit: int) -> bytes | None:
+        """Up to `limit` bytes of a file; None when it does not exist."""
+
+        async def read() -> bytes:
+            async with self._sftp.open(path, "rb") as handle:
+                return bytes(await handle.read(limit))
+
+        try:
+            return self._run(read())
+        except asyncssh.SFTPNoSuchFile:
+            return None
+        except Exception as error:
+            raise self._transport_error(error, "read", path) from None
 
     def run(self, argv: list[str], stdin: bytes = b"", timeout: float | None = None) -> RunResult:
         program = argv[0]

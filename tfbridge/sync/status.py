@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tfbridge.config import ProjectConfig, Slot
+from tfbridge.files import regular_file_problem
 from tfbridge.hashing import file_sha256
 from tfbridge.paths import project_state_dir
 from tfbridge.sync import ledger
@@ -22,13 +23,14 @@ def status(
     report = StatusReport(target=target.describe())
     latest = ledger.latest_by_slot(ledger.read(project_state_dir(config.root)), report.target)
     with connected(target, transport) as far:
+        slots.check_distinct(far, config.slots.values())
         for slot in config.select(list(names)):
             report.slots.append(_slot_status(far, slot, latest.get(slot.name)))
     return report
 
 
 def _slot_status(transport: Transport, slot: Slot, entry: ledger.LedgerEntry | None) -> SlotStatus:
-    local_sha = file_sha256(slot.model) if slot.model.is_file() else None
+    local_sha = file_sha256(slot.model) if regular_file_problem(slot.model) is None else None
     state = slots.read_slot(transport, slots.slot_directory(transport, slot, create=False))
     remote_sha = transport.sha256(state.path(state.models[0])) if len(state.models) == 1 else None
     ledger_sha = entry.sha256 if entry else None
@@ -50,7 +52,8 @@ def _slot_status(transport: Transport, slot: Slot, entry: ledger.LedgerEntry | N
 def _judge(result: SlotStatus) -> None:
     """Name the state and say what to do; first matching rule wins."""
     if result.local_sha256 is None:
-        result.state, result.message = "local-missing", f"{result.local_path} does not exist"
+        problem = regular_file_problem(result.local_path) or "cannot be read"
+        result.state, result.message = "local-missing", f"{result.local_path}: {problem}"
     elif len(result.remote_models) > 1:
         result.state = "multiple-models"
         result.message = "the slot holds several .h5 files; `tfbridge sync` leaves exactly one"

@@ -6,17 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from tfbridge.errors import EXIT_FAILED, TfbridgeError
+from tfbridge.errors import EXIT_ENVIRONMENT, TfbridgeError
+
+NOT_A_FILE_HINT = "a slot holds only model files: remove that entry on the grading machine"
 
 BytesProgress = Callable[[int, int], None]
 """Called with (bytes sent so far, total bytes) while a file is uploaded."""
 
 
 class TransportError(TfbridgeError):
-    """The far side failed us (unreachable, refused, full, cut off): the slot keeps its model."""
+    """The far side failed us (unreachable, refused, full, cut off): the slot keeps its model.
+    Exit 3, like every failure of the environment rather than of the user's input."""
 
     def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message, hint=hint, exit_code=EXIT_FAILED)
+        super().__init__(message, hint=hint, exit_code=EXIT_ENVIRONMENT)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class FileStat:
     is_dir: bool
     is_file: bool
     is_link: bool
+    mtime: float | None = None
 
 
 @dataclass(frozen=True)
