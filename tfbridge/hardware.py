@@ -1,11 +1,14 @@
-"""What machine is this? Apple Silicon (native or under Rosetta 2), Intel Mac, Linux, Windows.
+"""What machine is this? Apple Silicon (native or under Rosetta 2), Intel Mac, Linux, Windows,
+and which OS version (macOS, glibc, Windows build) it runs.
 
 Detection is split in two: `read_facts()` gathers raw facts from the OS, `classify()` turns
-facts into a `Hardware` answer. Tests feed `classify()` the facts of machines this one is not.
+facts into a `Hardware` answer. `read_facts()` is the one seam for this machine's OS and version:
+tests replace it (or feed `classify()`) to play machines this one is not.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -21,17 +24,24 @@ _CONDA_PLATFORMS = {
     ("linux", "aarch64"): "linux-aarch64",
     ("windows", "x86_64"): "win-64",
 }
+_OS_NAMES = {"darwin": "macOS", "linux": "glibc", "windows": "Windows"}
+# What a Python built against a pre-11 SDK hears from macOS 11+ instead of the real version.
+_MACOS_COMPAT_VERSION = "10.16"
 _MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}
 
 
 @dataclass(frozen=True)
 class RawFacts:
-    """What the OS says, unprocessed. `cpu_flags` is None where it could not be read."""
+    """What the OS says, unprocessed. `cpu_flags` and `os_version` are None where unreadable.
+
+    `os_version` is the macOS version on a Mac, the glibc version on Linux, the build on Windows.
+    """
 
     system: str
     machine: str
     proc_translated: bool = False
     cpu_flags: frozenset[str] | None = None
+    os_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,16 @@ class Hardware:
     is_rosetta: bool
     has_avx: bool | None
     conda_platform: str
+    os_version: str | None = None
+
+    @property
+    def os_name(self) -> str:
+        """What `os_version` is a version of: macOS, glibc or Windows."""
+        return _OS_NAMES.get(self.system, self.system)
+
+    @property
+    def os_description(self) -> str:
+        return f"{self.os_name} {self.os_version or '(version unknown)'}"
 
     @property
     def is_apple_silicon(self) -> bool:
@@ -77,6 +97,7 @@ def classify(facts: RawFacts) -> Hardware:
         is_rosetta=is_rosetta,
         has_avx=_has_avx(machine, facts.cpu_flags, is_rosetta),
         conda_platform=conda_platform,
+        os_version=facts.os_version,
     )
 
 
@@ -102,10 +123,29 @@ def read_facts() -> RawFacts:
         system = "windows"
     machine = platform.machine()
     if system == "darwin":
-        return RawFacts(system, machine, _sysctl("sysctl.proc_translated") == "1", _mac_cpu_flags())
+        translated = _sysctl("sysctl.proc_translated") == "1"
+        return RawFacts(system, machine, translated, _mac_cpu_flags(), _macos_version())
     if system == "linux":
-        return RawFacts(system, machine, False, _linux_cpu_flags(Path("/proc/cpuinfo")))
-    return RawFacts(system, machine, False, None)
+        flags = _linux_cpu_flags(Path("/proc/cpuinfo"))
+        return RawFacts(system, machine, False, flags, _glibc_version())
+    return RawFacts(system, machine, False, None, platform.version() or None)
+
+
+def _macos_version() -> str | None:
+    version = platform.mac_ver()[0]
+    if version in ("", _MACOS_COMPAT_VERSION):
+        version = _command_output(["sw_vers", "-productVersion"], SYSTEM_VERSION_COMPAT="0") or ""
+    return version or None
+
+
+def _glibc_version() -> str | None:
+    """'2.36' from 'glibc 2.36'; None on a Linux without glibc (musl)."""
+    try:
+        reported = os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError):
+        return None
+    name, _, version = (reported or "").partition(" ")
+    return version if name == "glibc" and version else None
 
 
 def _linux_cpu_flags(cpuinfo: Path) -> frozenset[str] | None:
@@ -128,9 +168,18 @@ def _mac_cpu_flags() -> frozenset[str] | None:
 
 
 def _sysctl(name: str) -> str | None:
+    return _command_output(["sysctl", "-n", name])
+
+
+def _command_output(command: list[str], **env: str) -> str | None:
     try:
         done = subprocess.run(
-            ["sysctl", "-n", name], capture_output=True, text=True, timeout=5, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            env={**os.environ, **env} if env else None,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

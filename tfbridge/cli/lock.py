@@ -1,4 +1,4 @@
-"""`tfbridge lock`: resolve profiles into committed, hash-pinned locks."""
+"""`tfbridge lock`: resolve profiles into committed, hash-pinned locks and their platform facts."""
 
 from __future__ import annotations
 
@@ -23,15 +23,29 @@ def lock(
         str, typer.Option(help="venv (pylock.toml via uv) or conda (conda-lock).")
     ] = "venv",
     check: Annotated[
-        bool, typer.Option("--check", help="Only report whether each lock matches its profile.")
+        bool,
+        typer.Option(
+            "--check",
+            help="Only report whether each lock matches its profile, its platform facts match "
+            "the lock, and it keeps the exam's Python and Keras.",
+        ),
+    ] = False,
+    facts_only: Annotated[
+        bool,
+        typer.Option(
+            "--facts-only",
+            help="Keep the locks; only regenerate their platform facts (what the binaries need).",
+        ),
     ] = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Write locks for every profile x platform; --check exits 1 when any is missing, stale or
-    edited by hand."""
+    """Write locks and platform facts for every profile x platform.
+
+    --check exits 1 when any lock or its facts is missing or stale.
+    """
     from tfbridge.errors import EXIT_FAILED, TfbridgeError
-    from tfbridge.lock import check_lock, write_venv_lock
+    from tfbridge.lock.committed import check_committed, write_committed
     from tfbridge.lock.conda import write_conda_lock
     from tfbridge.profiles import load_profile, profile_names
 
@@ -53,35 +67,31 @@ def lock(
             continue
         for target in platform or profile.platforms:
             if check:
-                state = check_lock(profile, target)
-                rows.append(
-                    {
-                        "profile": name,
-                        "platform": target,
-                        "path": str(state.path),
-                        "status": state.status,
-                        "problem": state.problem,
-                    }
-                )
+                row = check_committed(profile, target)
             else:
-                info(f"resolving {name} for {target} with uv ...", quiet)
-                written = write_venv_lock(profile, target)
-                rows.append(
-                    {
-                        "profile": name,
-                        "platform": target,
-                        "path": str(written.path),
-                        "status": f"written ({len(written.packages)} packages)",
-                    }
+                row = write_committed(
+                    profile, target, facts_only=facts_only, say=lambda m: info(m, quiet)
                 )
+            rows.append(
+                {
+                    "profile": row.profile,
+                    "platform": row.platform,
+                    "path": str(row.path),
+                    "status": row.status,
+                    "problem": row.problem,
+                }
+            )
     if json_output:
         print_json({"locks": rows})
     else:
-        for row in rows:
-            console().print(
-                f"{row['profile']:<8} {row['platform']:<10} {row['status']:<24} {row['path']}",
-                markup=False,
-                soft_wrap=True,
-            )
-    if any(row["status"] in ("stale", "edited by hand") for row in rows):
+        _render(rows)
+    if any(row["status"] == "stale" for row in rows):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _render(rows: list[dict[str, object]]) -> None:
+    for row in rows:
+        line = f"{row['profile']:<8} {row['platform']:<10} {row['status']:<24} {row['path']}"
+        if row.get("problem"):
+            line += f" ({row['problem']})"
+        console().print(line, markup=False, soft_wrap=True)
