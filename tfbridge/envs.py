@@ -37,6 +37,7 @@ from tfbridge.lock.conda import (
     run_conda_lock,
 )
 from tfbridge.lock.venv import check_lock, lock_path, read_lock
+from tfbridge.os_support import require_os_support
 from tfbridge.paths import envs_home
 from tfbridge.profiles import Profile, default_profile_name, load_profile
 
@@ -167,6 +168,7 @@ def setup_profile(
     hardware = hardware or detect()
     profile = load_profile(name)
     profile.check_supported(hardware)
+    require_os_support(profile, hardware, say)
     chosen = choose_backend(backend)
     lock = _lock_for(profile, chosen, hardware)
     target = prefixes.absolute_prefix(prefix) / name if prefix else env_dir(name)
