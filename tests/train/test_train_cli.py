@@ -190,5 +190,6 @@ def test_list_without_runs(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert "no training runs recorded" in done.stderr
     assert json.loads(run_tfbridge("train", "--list", "--json", cwd=tmp_path).stdout) == {
-        "runs": []
+        "schema": 1,
+        "runs": [],
     }
