@@ -13,6 +13,7 @@ from tfbridge.envs import EnvStatus, env_status
 from tfbridge.errors import TfbridgeError
 from tfbridge.hardware import Hardware, detect
 from tfbridge.lock.venv import check_lock
+from tfbridge.os_support import CPU_FALLBACK_HINT, gpu_plugin_need, os_verdict, refusal
 from tfbridge.pairing import check_metal_pair
 from tfbridge.profiles import Profile, default_profile_name, load_profile, profile_names
 
@@ -58,7 +59,8 @@ def diagnose(hardware: Hardware | None = None, check_devices: bool = True) -> Do
 
 
 def _hardware_finding(hardware: Hardware) -> Finding:
-    text = f"{hardware.description}, conda platform {hardware.conda_platform}"
+    text = f"{hardware.description}, {hardware.os_description}"
+    text += f", conda platform {hardware.conda_platform}"
     if hardware.has_avx is not None:
         text += f", AVX {'present' if hardware.has_avx else 'missing'}"
     if hardware.is_rosetta:
@@ -81,7 +83,7 @@ def _profile_findings(profile: Profile, hardware: Hardware, check_devices: bool)
         profile.check_supported(hardware)
     except TfbridgeError as error:
         return [Finding(subject, "info", f"not for this machine: {error.message}")]
-    findings = [_lock_finding(profile, hardware)]
+    findings = [_lock_finding(profile, hardware), os_finding(profile, hardware)]
     status = env_status(profile.name, hardware)
     findings.append(_env_finding(profile, status))
     if status.ready:
@@ -89,7 +91,7 @@ def _profile_findings(profile: Profile, hardware: Hardware, check_devices: bool)
         findings.extend(_drift_findings(profile, installed))
         findings.extend(_pairing_findings(profile, installed))
         if check_devices:
-            findings.append(_device_finding(profile, status.python))
+            findings.append(_device_finding(profile, status.python, hardware))
     return findings
 
 
@@ -100,6 +102,26 @@ def _lock_finding(profile: Profile, hardware: Hardware) -> Finding:
             f"lock {profile.name}", "fail", state.problem, f"run `tfbridge lock {profile.name}`"
         )
     return Finding(f"lock {profile.name}", "ok", f"{state.path.name} matches the profile")
+
+
+def os_finding(profile: Profile, hardware: Hardware) -> Finding:
+    """Can this OS load the native files of the lock `profile` installs here?"""
+    subject = f"os {profile.name}"
+    try:
+        verdict = os_verdict(profile, hardware)
+    except TfbridgeError as error:
+        return Finding(subject, "fail", error.message, error.hint)
+    if verdict.blocking:
+        refused = refusal(verdict)
+        return Finding(subject, "fail", refused.message, refused.hint)
+    gpu = verdict.gpu
+    if gpu is not None:
+        return Finding(subject, "warn", verdict.summary, CPU_FALLBACK_HINT)
+    if verdict.shortfalls:
+        return Finding(subject, "info", verdict.summary)
+    if hardware.os_version is None:
+        return Finding(subject, "warn", f"cannot read this machine's {hardware.os_name} version")
+    return Finding(subject, "ok", verdict.summary)
 
 
 def _env_finding(profile: Profile, status: EnvStatus) -> Finding:
@@ -164,17 +186,19 @@ def _pairing_findings(profile: Profile, installed: dict[str, str]) -> list[Findi
     ]
 
 
-def _device_finding(profile: Profile, python: Path) -> Finding:
+def _device_finding(profile: Profile, python: Path, hardware: Hardware) -> Finding:
     from tfbridge.runtime import list_devices
 
     devices = list_devices(python)
     names = ", ".join(d.device_type for d in devices) or "none"
     has_gpu = any(d.device_type == "GPU" for d in devices)
     if profile.gpu_required and not has_gpu:
+        need = gpu_plugin_need(profile, hardware.conda_platform)
+        on = f", on {need} or later" if need else ""
         return Finding(
             f"devices {profile.name}",
             "fail",
             f"TensorFlow sees no GPU (devices: {names})",
-            "check tensorflow-metal is installed and paired (`tfbridge doctor`), on macOS 12+",
+            f"check tensorflow-metal is installed and paired (`tfbridge doctor`){on}",
         )
     return Finding(f"devices {profile.name}", "ok", f"TensorFlow sees: {names}")

@@ -26,6 +26,7 @@ from tfbridge.profiles import Profile
 ROLES_FILE = DATA_FILES_DIR / "native_roles.json"
 Role = Literal["required", "gpu", "optional"]
 CPU_FALLBACK_HINT = "update macOS, or train on the CPU with `--allow-cpu`"
+MAX_NAMED = 3  # further packages that cannot load are counted, not named
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,15 @@ def native_roles(path: Path = ROLES_FILE) -> dict[str, tuple[Role, str]]:
     return {name: (entry["role"], entry["what"]) for name, entry in packages.items()}
 
 
-def judge(facts: PlatformFacts, hardware: Hardware) -> OsVerdict:
-    """Compare the lock's facts with this machine's OS version and architecture."""
+def judge(facts: PlatformFacts, hardware: Hardware, pins: tuple[str, ...] = ()) -> OsVerdict:
+    """Compare the lock's facts with this machine's OS version and architecture. Among equally
+    serious shortfalls, the packages in `pins` (the profile's, in its order) are named first."""
     shortfalls = [
         shortfall
         for package in facts.packages
         if (shortfall := _shortfall(package, facts, hardware)) is not None
     ]
-    shortfalls.sort(key=lambda s: (s.role != "required", s.role != "gpu", s.package))
+    shortfalls.sort(key=lambda s: _most_serious_first(s, pins))
     return OsVerdict(
         profile=facts.profile,
         platform=facts.platform,
@@ -90,7 +92,8 @@ def judge(facts: PlatformFacts, hardware: Hardware) -> OsVerdict:
 
 def os_verdict(profile: Profile, hardware: Hardware) -> OsVerdict:
     """The verdict for the lock `profile` would install here (TfbridgeError without facts)."""
-    return judge(load_current_facts(profile, hardware.conda_platform), hardware)
+    pins = tuple(profile.pinned_versions)
+    return judge(load_current_facts(profile, hardware.conda_platform), hardware, pins)
 
 
 def require_os_support(profile: Profile, hardware: Hardware, say: Callable[[str], None]) -> None:
@@ -110,6 +113,8 @@ def require_os_support(profile: Profile, hardware: Hardware, say: Callable[[str]
 def refusal(verdict: OsVerdict) -> EnvironmentFailure:
     first = verdict.blocking[0]
     others = [f"{s.package} {s.version}" for s in verdict.blocking[1:]]
+    if len(others) > MAX_NAMED:
+        others[MAX_NAMED:] = [f"{len(others) - MAX_NAMED} more"]
     also = f" (also {', '.join(others)})" if others else ""
     gpu = verdict.gpu
     later = f" ({gpu.needs} or later for the {gpu.what})" if gpu else ""
@@ -147,6 +152,15 @@ def _shortfall(package: PackageFacts, facts: PlatformFacts, hardware: Hardware) 
     reason = f"{subject} needs {needs}; {_machine_runs(facts.os, have)}"
     fix = f"update {facts.os} to {wanted} or later"
     return Shortfall(package.name, package.version, role, what, needs, reason, fix)
+
+
+def _most_serious_first(
+    shortfall: Shortfall, pins: tuple[str, ...]
+) -> tuple[int, tuple[int, ...], int, str]:
+    rank = ("required", "gpu", "optional").index(shortfall.role)
+    wanted = tuple(-part for part in version_key(shortfall.needs.rsplit(" ", 1)[-1]))
+    pinned = pins.index(shortfall.package) if shortfall.package in pins else len(pins)
+    return rank, wanted, pinned, shortfall.package
 
 
 def _machine_runs(os_name: str, version: str) -> str:

@@ -1,5 +1,6 @@
-"""Before a training script starts: is its environment ready, its TensorFlow/Metal pair one Apple
-supports, and (where the profile needs one) a GPU visible to TensorFlow?
+"""Before a training script starts: can this OS load the lock's binaries, is its environment
+ready, its TensorFlow/Metal pair one Apple supports, and (where the profile needs one) a GPU visible
+to TensorFlow?
 
 The device question goes through `tfbridge.runtime.list_devices`, the one function that asks
 TensorFlow; Metal cannot be queried off a Mac, so tests replace only that function to simulate one.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from tfbridge.errors import TfbridgeError
 from tfbridge.hardware import Hardware
+from tfbridge.os_support import CPU_FALLBACK_HINT, gpu_plugin_need, os_verdict, refusal
 from tfbridge.pairing import check_metal_pair, metal_for
 from tfbridge.profiles import Profile
 from tfbridge.runtime.results import Device
@@ -60,18 +62,35 @@ def run_preflight(profile: Profile, hardware: Hardware, *, allow_cpu: bool = Fal
     from tfbridge.envs import ready_python
 
     profile.check_supported(hardware)
+    os_support = os_check(profile, hardware, allow_cpu=allow_cpu)
     try:
         python = ready_python(profile.name)
     except TfbridgeError as error:
-        return Preflight(
-            profile.name, None, checks=[Check("env.ready", "fail", error.message, error.hint)]
-        )
+        ready = Check("env.ready", "fail", error.message, error.hint)
+        return Preflight(profile.name, None, checks=[os_support, ready])
     preflight = check_training_env(profile, python, hardware, allow_cpu=allow_cpu)
     ready = Check(
         "env.ready", "pass", f"the '{profile.name}' environment is built from its current lock"
     )
-    preflight.checks.insert(0, ready)
+    preflight.checks[:0] = [os_support, ready]
     return preflight
+
+
+def os_check(profile: Profile, hardware: Hardware, *, allow_cpu: bool = False) -> Check:
+    """This OS against the lock's platform facts: what its binaries need to load."""
+    try:
+        verdict = os_verdict(profile, hardware)
+    except TfbridgeError as error:
+        return Check("os.support", "warn", error.message, error.hint)
+    if verdict.blocking:
+        refused = refusal(verdict)
+        return Check("os.support", "fail", refused.message, refused.hint)
+    gpu = verdict.gpu
+    if gpu is not None and profile.gpu_required:
+        if allow_cpu:
+            return Check("os.support", "warn", f"{gpu.reason}; training on the CPU (--allow-cpu)")
+        return Check("os.support", "fail", gpu.reason, CPU_FALLBACK_HINT)
+    return Check("os.support", "warn" if verdict.shortfalls else "pass", verdict.summary)
 
 
 def check_training_env(
@@ -140,13 +159,14 @@ def _device_check(
         return Check("device.gpu", "pass", f"TensorFlow sees {preflight.device}")
     if not profile.gpu_required:
         return Check("device.gpu", "pass", "training on the CPU (this profile needs no GPU)")
-    message = f"TensorFlow in {preflight.python} sees no GPU: {_no_gpu_cause(preflight, hardware)}"
+    cause = _no_gpu_cause(profile, preflight, hardware)
+    message = f"TensorFlow in {preflight.python} sees no GPU: {cause}"
     if allow_cpu:
         return Check("device.gpu", "warn", message + "; training on the CPU (--allow-cpu)")
     return Check("device.gpu", "fail", message, "fix that, or pass --allow-cpu to train on the CPU")
 
 
-def _no_gpu_cause(preflight: Preflight, hardware: Hardware) -> str:
+def _no_gpu_cause(profile: Profile, preflight: Preflight, hardware: Hardware) -> str:
     packages = preflight.packages
     if not hardware.is_apple_silicon:
         return f"Metal needs an Apple Silicon Mac and this is {hardware.description}"
@@ -156,7 +176,13 @@ def _no_gpu_cause(preflight: Preflight, hardware: Hardware) -> str:
         wanted = metal_for(packages.tensorflow or "")
         fix = f" (install tensorflow-metal=={wanted})" if wanted else ""
         return f"tensorflow-metal is not installed{fix}"
-    return "tensorflow-metal is installed but registered no device (macOS 12.0+ is required)"
+    need = gpu_plugin_need(profile, hardware.conda_platform)
+    if need is None:
+        return "tensorflow-metal is installed but registered no device"
+    return (
+        f"tensorflow-metal is installed but registered no device (its GPU plugin needs {need}; "
+        f"this Mac runs {hardware.os_description})"
+    )
 
 
 def _rosetta_check(hardware: Hardware, packages: EnvPackages) -> Check | None:
