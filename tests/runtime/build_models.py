@@ -86,6 +86,14 @@ def _hanging(x):
     return x
 
 
+def _marking(x):
+    # A payload: leaves a marker file whenever it runs, wherever TFBRIDGE_TEST_MARKER points.
+    marker = __import__("os").environ.get("TFBRIDGE_TEST_MARKER")
+    if marker:
+        open(marker, "w").close()
+    return x
+
+
 def with_lambda(function):
     return tf.keras.Sequential([layers.Lambda(function, input_shape=(4,)), layers.Dense(2)])
 
@@ -100,3 +108,4 @@ if __name__ == "__main__":
     save(with_lambda(_printing), "printing")
     save(with_lambda(_crashing), "crashing")
     save(with_lambda(_hanging), "hanging")
+    save(with_lambda(_marking), "marking")

@@ -52,9 +52,9 @@ def fingerprint(
     """Write MODEL.fingerprint.json beside each model: its outputs on fixed probe inputs.
 
     `tfbridge verify` later feeds the same probes in the exam runtime and compares.
-    Exits 1 when any model could not be fingerprinted.
+    Exits 1 when any model could not be fingerprinted, 3 when the TensorFlow worker failed.
     """
-    from tfbridge.errors import EXIT_FAILED
+    from tfbridge.errors import EXIT_ENVIRONMENT, EXIT_FAILED, EnvironmentFailure
     from tfbridge.runtime import write_fingerprints
     from tfbridge.runtime.environment import runtime_python
     from tfbridge.runtime.fingerprint import expand_model_paths
@@ -72,6 +72,9 @@ def fingerprint(
         print_json({"python": interpreter, "models": [_as_json(o) for o in outcomes]})
     else:
         _render(outcomes)
+    broken = [o.error for o in outcomes if o.exit_code == EXIT_ENVIRONMENT and o.error]
+    if broken:
+        raise EnvironmentFailure(broken[0])
     if not all(outcome.ok for outcome in outcomes):
         raise typer.Exit(EXIT_FAILED)
 

@@ -1,8 +1,8 @@
 """RuntimeWorker: one worker process in a TensorFlow environment, serving many models.
 
 TensorFlow is imported once when the worker starts; every `load`/`predict_probes` after that costs
-only the model itself. A worker that dies or hangs is reported as a TfbridgeError naming the
-interpreter and what it was doing; the next request starts a fresh process.
+only the model itself. A worker that dies or hangs is reported as an EnvironmentFailure (exit 3)
+naming the interpreter and what it was doing; the next request starts a fresh process.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from tfbridge.errors import TfbridgeError
+from tfbridge.errors import EnvironmentFailure, TfbridgeError
+from tfbridge.files import regular_file_problem
 from tfbridge.runtime.results import LoadResult, ProbeInput, ProbeResult, RuntimeInfo
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class RuntimeWorker:
         if hello.get("event") == "fatal":
             error = hello.get("error") or {}
             self._discard_process()
-            raise TfbridgeError(
+            raise EnvironmentFailure(
                 f"TensorFlow does not import in {self.python}: "
                 f"{error.get('type')}: {error.get('message')}",
                 hint="point --python at an environment with TensorFlow, "
@@ -132,7 +133,7 @@ class RuntimeWorker:
 
     def _spawn(self) -> None:
         if not self.python.exists():
-            raise TfbridgeError(
+            raise EnvironmentFailure(
                 f"no Python interpreter at {self.python}",
                 hint="pass --python with an existing interpreter, or run `tfbridge setup exam`",
             )
@@ -158,7 +159,7 @@ class RuntimeWorker:
                 )
         except OSError as error:
             self._discard_process()
-            raise TfbridgeError(
+            raise EnvironmentFailure(
                 f"cannot run {self.python}: {error.strerror or error}",
                 hint="pass --python with a working interpreter, or run `tfbridge setup exam`",
             ) from error
@@ -191,7 +192,7 @@ class RuntimeWorker:
         response = self._read_line(doing=doing)
         if response.get("id") != self._next_id:
             self._discard_process()
-            raise TfbridgeError(
+            raise EnvironmentFailure(
                 f"the TensorFlow worker in {self.python} answered out of turn while {doing}",
                 hint="this is a tfbridge bug; please report it with the model",
             )
@@ -215,7 +216,7 @@ class RuntimeWorker:
                 line = self._responses.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self._discard_process()
-                raise TfbridgeError(
+                raise EnvironmentFailure(
                     f"the TensorFlow worker in {self.python} timed out after "
                     f"{self.timeout:g} s while {doing}",
                     hint="allow more time with a larger timeout, or check that the model "
@@ -236,7 +237,7 @@ class RuntimeWorker:
         last = _last_error_line(self.stderr_tail())
         self._discard_process()
         detail = f": {last}" if last else ""
-        raise TfbridgeError(
+        raise EnvironmentFailure(
             f"the TensorFlow worker in {self.python} died while {doing} ({_describe_exit(code)})"
             + detail,
             hint="if a model crashed TensorFlow itself, load it by hand in that environment "
@@ -271,10 +272,14 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _model_path(model: Path) -> Path:
-    path = Path(model).expanduser().resolve()
-    if not path.is_file():
+    """The model's absolute path, refused before the worker opens it unless a regular file."""
+    path = Path(model).expanduser()
+    problem = regular_file_problem(path)
+    if problem == "no such file":
         raise TfbridgeError(f"no model file at {model}", hint="check the path")
-    return path
+    if problem is not None:
+        raise TfbridgeError(f"{model}: {problem}", hint="give the path of a regular .h5 file")
+    return path.resolve()
 
 
 def decode_array(data: dict[str, Any]) -> numpy.ndarray:
@@ -297,4 +302,5 @@ def probe_result_from_json(data: dict[str, Any]) -> ProbeResult:
         error_type=error.get("type"),
         error_message=error.get("message"),
         algorithm=data.get("algorithm"),
+        nonfinite_layer=data.get("nonfinite_layer"),
     )

@@ -7,6 +7,7 @@ A fingerprint whose recorded sha256 no longer matches the model is stale: report
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -15,8 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tfbridge.errors import EXIT_FAILED, TfbridgeError
+from tfbridge.errors import EXIT_ENVIRONMENT, EXIT_FAILED, EnvironmentFailure, TfbridgeError
+from tfbridge.files import regular_file_problem, write_text_atomic
 from tfbridge.hashing import file_sha256
+from tfbridge.model_files import discover_models
 from tfbridge.runtime.client import RuntimeWorker
 from tfbridge.runtime.parity import DEFAULT_ATOL, DEFAULT_RTOL, compare_outputs
 from tfbridge.runtime.results import Parity, ProbeInput, ProbeResult, RuntimeInfo
@@ -57,6 +60,7 @@ class FingerprintOutcome:
     model: Path
     path: Path | None
     error: str | None = None
+    exit_code: int = EXIT_FAILED  # EXIT_ENVIRONMENT when the worker died or timed out on it
 
     @property
     def ok(self) -> bool:
@@ -68,18 +72,20 @@ def fingerprint_path(model: Path) -> Path:
 
 
 def expand_model_paths(paths: Sequence[Path]) -> list[Path]:
-    """Files as given, directories as the .h5 files inside them; a missing path is a usage error."""
-    files: list[Path] = []
+    """The models to fingerprint, found as verify finds them (`discover_models`).
+
+    A path given that does not exist, or a directory with no model in it, is a usage error; what
+    each found file really is (a FIFO, a link loop) is for `write_fingerprints` to refuse.
+    """
     for path in map(Path, paths):
-        if path.is_dir():
-            found = sorted(path.rglob("*.h5"))
-            if not found:
-                raise TfbridgeError(f"no .h5 models in {path}", hint="name the model files")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
+        if not os.path.lexists(path):
             raise TfbridgeError(f"no such model file: {path}", hint="check the path")
+    files = discover_models(paths)
+    for path in files:
+        if os.path.isdir(path):
+            raise TfbridgeError(
+                f"no .h5 models in {path}", hint="name the model files (.h5 or .hdf5)"
+            )
     return files
 
 
@@ -112,6 +118,8 @@ def write_fingerprints(
                 progress(model)
             try:
                 outcomes.append(FingerprintOutcome(model, _write_with(Path(model), worker)))
+            except EnvironmentFailure as error:
+                outcomes.append(FingerprintOutcome(model, None, error.one_line(), EXIT_ENVIRONMENT))
             except TfbridgeError as error:
                 outcomes.append(FingerprintOutcome(model, None, error.one_line()))
     return outcomes
@@ -121,16 +129,20 @@ def read_fingerprint(model: Path) -> Fingerprint | None:
     """The fingerprint beside `model`, None when there is none; `stale` set if the model changed."""
     model = Path(model)
     path = fingerprint_path(model)
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise _unreadable(path, problem)
     data = _load_json(path)
     try:
         fingerprint = _from_json(path, model, data)
-    except (KeyError, TypeError, ValueError) as error:
-        raise _unreadable(path, f"missing or bad field ({error})") from error
-    if not model.is_file():
-        fingerprint.stale, fingerprint.stale_reason = True, f"{model} no longer exists"
-    elif file_sha256(model) != fingerprint.model_sha256:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise _unreadable(path, f"missing or bad field ({type(error).__name__}: {error})") from None
+    model_problem = regular_file_problem(model)
+    if model_problem is not None:
+        fingerprint.stale, fingerprint.stale_reason = True, f"{model}: {model_problem}"
+    elif _sha256(model) != fingerprint.model_sha256:
         fingerprint.stale = True
         fingerprint.stale_reason = f"{model.name} changed after its fingerprint was written"
     return fingerprint
@@ -144,10 +156,15 @@ def carry_fingerprint(source: Path, target: Path) -> Path | None:
     has no current fingerprint to carry.
     """
     source, target = Path(source), Path(target)
-    carried = read_fingerprint(source)
     destination = fingerprint_path(target)
+    try:
+        carried = read_fingerprint(source)
+    except TfbridgeError:
+        carried = None  # an unreadable fingerprint has nothing to carry; verify names it
     if carried is None or carried.stale:
-        destination.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            if os.path.isfile(destination):
+                destination.unlink()
         return None
     document = _load_json(carried.path)
     document["model"] = {
@@ -199,7 +216,12 @@ def _describe_inputs(inputs: Sequence[ProbeInput]) -> str:
 
 
 def _write_with(model: Path, worker: RuntimeWorker) -> Path:
-    sha256, size = file_sha256(model), model.stat().st_size
+    problem = regular_file_problem(model)
+    if problem is not None:
+        raise TfbridgeError(
+            f"{model}: {problem}", hint="give the path of a regular .h5 file", exit_code=EXIT_FAILED
+        )
+    sha256, size = _sha256(model), model.stat().st_size
     result = worker.predict_probes(model, compile=False)
     if not result.load.ok:
         raise TfbridgeError(
@@ -221,9 +243,16 @@ def _write_with(model: Path, worker: RuntimeWorker) -> Path:
 
 
 def _write_document(path: Path, document: dict[str, Any]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(_dump(document), encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomic(path, _dump(document))
+
+
+def _sha256(model: Path) -> str:
+    try:
+        return file_sha256(model)
+    except OSError as error:
+        raise TfbridgeError(
+            f"cannot read {model}: {error.strerror or error}", hint="check the file"
+        ) from None
 
 
 def _to_json(
@@ -292,10 +321,15 @@ def _load_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _unreadable(path, str(error)) from error
+        raise _unreadable(path, str(error)) from None
+    except RecursionError:
+        raise _unreadable(path, "its JSON is nested too deep") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise _unreadable(path, "not a tfbridge fingerprint")
-    if int(data.get("schema_version", 0)) > SCHEMA_VERSION:
+    version = data.get("schema_version", 0)
+    if not isinstance(version, int):
+        raise _unreadable(path, f"bad schema_version {version!r}")
+    if version > SCHEMA_VERSION:
         raise TfbridgeError(
             f"{path} was written by a newer tfbridge (schema {data.get('schema_version')})",
             hint="upgrade tfbridge",

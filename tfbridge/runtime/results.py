@@ -134,10 +134,23 @@ class ProbeResult:
     error_type: str | None = None
     error_message: str | None = None
     algorithm: int | None = None
+    # When some output holds NaN or Inf: the first layer whose weights do, if any does.
+    nonfinite_layer: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.load.ok and self.error_type is None
+
+    @property
+    def nonfinite_outputs(self) -> list[str]:
+        """Names of the outputs holding NaN or Inf on the probes (a model that is useless)."""
+        import numpy
+
+        return [
+            name
+            for name, output in zip(self.output_names, self.outputs, strict=False)
+            if output.dtype.kind in "fc" and not bool(numpy.isfinite(output).all())
+        ]
 
 
 @dataclass(frozen=True)

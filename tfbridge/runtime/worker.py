@@ -20,6 +20,7 @@ import io
 import json
 import os
 import platform
+import stat
 import sys
 import traceback
 
@@ -421,11 +422,37 @@ def _predict(tf, model, specs):
         feed = arrays[0] if len(arrays) == 1 else arrays
         outputs = model.predict(feed, batch_size=specs[0]["shape"][0], verbose=0)
     names, values = _output_list(outputs, model)
-    return arrays, names, [_encode_array(_to_numpy(v)) for v in values]
+    return arrays, names, [_to_numpy(v) for v in values]
 
 
 def _to_numpy(value):
     return value.numpy() if hasattr(value, "numpy") else value
+
+
+def _all_finite(value):
+    import numpy
+
+    array = numpy.asarray(value)
+    return array.dtype.kind not in "fc" or bool(numpy.isfinite(array).all())
+
+
+def _layers_in_order(model):
+    """Every layer, nested models' own layers in place of the model, in the model's order."""
+    for layer in getattr(model, "layers", None) or []:
+        if getattr(layer, "layers", None):
+            for inner in _layers_in_order(layer):
+                yield inner
+        else:
+            yield layer
+
+
+def _first_nonfinite_layer(model):
+    """The first layer whose weights hold NaN or Inf (read only once predictions showed some)."""
+    for layer in _layers_in_order(model):
+        for weight in getattr(layer, "weights", None) or []:
+            if not _all_finite(_to_numpy(weight)):
+                return str(layer.name)
+    return None
 
 
 # ---------------------------------------------------------------- ops
@@ -485,22 +512,32 @@ class Worker(object):
         try:
             specs = _probe_specs(model)
             result["probes"] = specs
-            arrays, names, outputs = _predict(self.tf, model, specs)
+            arrays, names, values = _predict(self.tf, model, specs)
+            outputs = [_encode_array(value) for value in values]
         except Exception as error:
             result["error"] = _error_payload(error)
             return result
         result["digest"] = _probe_digest(specs, arrays)
         result["output_names"] = names
         result["outputs"] = outputs
+        if not all(_all_finite(value) for value in values):
+            result["nonfinite_layer"] = _first_nonfinite_layer(model)
         return result
 
 
 def _path_of(request):
+    """The request's model path, refused unless a regular file: h5py would block on a FIFO."""
     path = request.get("path")
     if not path:
         raise RequestError("the request names no model path")
-    if not os.path.isfile(path):
-        raise RequestError("no such model file: %s" % path)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise RequestError("cannot read %s: %s" % (path, error.strerror or error)) from None
+    if not stat.S_ISREG(mode):
+        raise RequestError("%s is not a regular file" % path)
+    if not os.access(path, os.R_OK):
+        raise RequestError("%s is not readable (permission denied)" % path)
     return path
 
 
