@@ -48,10 +48,10 @@ def _own_tfbridge_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def models(exam_python: Path) -> dict[str, Path]:
     """Real Keras 2.9 models: first.h5 and second.h5 (same shape, other weights), big.h5 (~5 MB),
-    and bad.h5 (first.h5 rewritten the way Keras 3 saves it, which TF 2.9 cannot load)."""
+    huge.h5 (~40 MB), and bad.h5 (first.h5 rewritten the way Keras 3 saves it, which TF 2.9 cannot load)."""
     key = hashlib.sha256(MODEL_SCRIPT.read_bytes()).hexdigest()[:16]
     directory = MODEL_CACHE / key
-    if not (directory / "big.h5").is_file():
+    if not (directory / "huge.h5").is_file():
         staging = MODEL_CACHE / f".{key}-{os.getpid()}"
         subprocess.run(
             [str(exam_python), str(MODEL_SCRIPT), str(staging)], check=True, capture_output=True
@@ -112,6 +112,15 @@ def make_project(tmp_path: Path, models: dict[str, Path]) -> ProjectMaker:
         return root
 
     return make
+
+
+@pytest.fixture(params=["local", "ssh"])
+def dest(request: pytest.FixtureRequest, exam_dir: Path) -> str:
+    """The exam directory as a target: a local directory, or over SSH to the test sshd."""
+    if request.param == "ssh":
+        request.getfixturevalue("ssh_env")
+        return f"{sshd_server.HOST_ALIAS}:{exam_dir}"
+    return str(exam_dir)
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
-"""Save small real Keras models for the sync tests. Runs INSIDE a TensorFlow env (Python 3.8 ok):
+"""Save real Keras models for the sync tests. Runs INSIDE a TensorFlow env (Python 3.8 ok):
 
 python make_models.py OUT_DIR [big_units]
+
+huge.h5 (~40 MB) makes an upload last long enough to interrupt it from outside.
 """
 
 import os
@@ -30,6 +32,7 @@ def main():
     dense_model(1, 16).save(os.path.join(out, "first.h5"))
     dense_model(2, 16).save(os.path.join(out, "second.h5"))
     dense_model(3, big_units).save(os.path.join(out, "big.h5"))
+    dense_model(4, 12800).save(os.path.join(out, "huge.h5"))
 
 
 if __name__ == "__main__":

@@ -106,12 +106,13 @@ def sync(
     prepared = [_prepare(slot) for slot in config.select(list(names))]
     report = SyncReport(target=target.describe(), dry_run=dry_run)
     state_dir = project_state_dir(config.root)
-    passed = ledger.latest_by_slot(ledger.read(state_dir), report.target)
     with connected(target, transport) as far:
         slots.check_distinct(far, config.slots.values())
         with exclusive(far, wait=wait, notify=notify, dry_run=dry_run) as lock:
             if not dry_run:
                 report.cleaned_temps = sum(_clean(far, item.slot) for item in prepared)
+            # read under the lock: a run we waited for may just have recorded these models
+            passed = ledger.latest_by_slot(ledger.read(state_dir), report.target)
             surveyed = [_survey(far, item, passed.get(item.slot.name)) for item in prepared]
             for item in _gate(surveyed, gate, notify):
                 lock.refresh()

@@ -11,10 +11,13 @@ import asyncio
 import getpass
 import os
 import shlex
+import signal
 import stat
-from collections.abc import Coroutine
-from contextlib import suppress
+import threading
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import asyncssh
@@ -31,7 +34,7 @@ from tfbridge.sync.transport import (
 
 SSH_CONFIG_ENV_VAR = "TFBRIDGE_SSH_CONFIG"
 CONNECT_TIMEOUT = 20.0
-CANCEL_GRACE = 5.0  # seconds an interrupted operation gets to close its far-side handle
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 T = TypeVar("T")
 
 _LOST = (
@@ -150,17 +153,19 @@ class SshTransport:
         return path[2:] if path.startswith("~/") else path
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run one operation; when Ctrl-C or SIGTERM stops it, cancel it first, so the
-        connection is still usable to remove the half-done upload."""
+        """Run one operation. Ctrl-C or SIGTERM cancels it rather than raising inside asyncssh
+        (which would break the connection mid-packet), then interrupts as usual: the connection
+        stays usable to remove the half-done upload and release the lock."""
         task = self._loop.create_task(coroutine)
-        try:
-            return self._loop.run_until_complete(task)
-        except BaseException:
-            if not task.done():
-                task.cancel()
-                with suppress(BaseException):
-                    self._loop.run_until_complete(asyncio.wait([task], timeout=CANCEL_GRACE))
-            raise
+        with _signals_cancel(self._loop, task) as stopped:
+            try:
+                result = self._loop.run_until_complete(task)
+            except asyncio.CancelledError:
+                if not stopped:
+                    raise
+        if stopped:
+            _interrupt_as_before(*stopped[0])
+        return result
 
     def _call(self, coroutine: Coroutine[Any, Any, T], action: str = "", path: str = "") -> T:
         try:
@@ -360,6 +365,41 @@ class SshTransport:
             pass  # closing a dead connection: nothing left to save
         finally:
             self._loop.close()
+
+
+@contextmanager
+def _signals_cancel(
+    loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]
+) -> Iterator[list[tuple[int, Any]]]:
+    """While the block runs, SIGINT/SIGTERM cancel `task` (a second one interrupts at once);
+    yields the signals caught, each with the handler it displaced."""
+    stopped: list[tuple[int, Any]] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
+    previous: dict[int, Any] = {signum: signal.getsignal(signum) for signum in INTERRUPTS}
+
+    def cancel(signum: int, frame: FrameType | None) -> None:
+        if stopped:
+            _interrupt_as_before(signum, previous[signum])
+        stopped.append((signum, previous[signum]))
+        loop.call_soon_threadsafe(task.cancel)
+
+    for signum, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(signum, cancel)
+    try:
+        yield stopped
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _interrupt_as_before(signum: int, handler: Any) -> None:
+    """Do what the displaced handler does (the CLI's prints its line), then KeyboardInterrupt."""
+    if callable(handler):
+        handler(signum, None)
+    raise KeyboardInterrupt
 
 
 def _config_paths() -> list[Path] | tuple[()]:
