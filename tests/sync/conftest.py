@@ -48,7 +48,8 @@ def _own_tfbridge_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def models(exam_python: Path) -> dict[str, Path]:
     """Real Keras 2.9 models: first.h5 and second.h5 (same shape, other weights), big.h5 (~5 MB),
-    huge.h5 (~40 MB), and bad.h5 (first.h5 rewritten the way Keras 3 saves it, which TF 2.9 cannot load)."""
+    huge.h5 (~40 MB), and bad.h5 (first.h5 rewritten the way Keras 3 saves it, which TF 2.9
+    cannot load)."""
     key = hashlib.sha256(MODEL_SCRIPT.read_bytes()).hexdigest()[:16]
     directory = MODEL_CACHE / key
     if not (directory / "huge.h5").is_file():

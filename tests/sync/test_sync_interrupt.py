@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sync_processes import models_in, parts, start_sync, wait_until
+from sync_processes import SyncProcess, models_in, parts, start_sync, wait_until
 
 from tests.conftest import run_tfbridge
 
@@ -18,11 +18,24 @@ ProjectMaker = Callable[..., Path]
 SSH_LOCK = ".tfbridge-lock.d"
 
 
-def _project_with_old_model_sent(make_project: ProjectMaker, dest: str) -> Path:
+def _sync_stopped(
+    make_project: ProjectMaker,
+    dest: str,
+    new_model: Path,
+    reached: Callable[[], bool],
+    stop: Callable[[SyncProcess], None],
+) -> tuple[Path, int, str]:
+    """Send the old model, then sync `new_model` and `stop` the run once `reached`; returns the
+    project root and the stopped run's exit code and stderr."""
     root = make_project(dest)
     first = run_tfbridge("sync", cwd=root)
     assert first.returncode == 0, first.stderr
-    return root
+    (root / "models" / "q1.h5").write_bytes(new_model.read_bytes())
+    running = start_sync(root)
+    wait_until(reached, running, "the upload reached the point to stop it at")
+    stop(running)
+    code, _, stderr = running.finish()
+    return root, code, stderr
 
 
 def _one_model_old_or_new(slot_dir: Path, models: dict[str, Path]) -> bytes:
@@ -40,14 +53,14 @@ def test_interrupted_upload_is_removed_and_the_slot_keeps_one_model(
     models: dict[str, Path],
     signum: int,
 ) -> None:
-    root = _project_with_old_model_sent(make_project, dest)
     slot_dir = exam_dir / "Category1"
-    (root / "models" / "q1.h5").write_bytes(models["huge"].read_bytes())
-    running = start_sync(root)
-    wait_until(lambda: bool(parts(slot_dir)), running, "the upload started")
-    running.process.send_signal(signum)
-    code, _, stderr = running.finish()
-
+    root, code, stderr = _sync_stopped(
+        make_project,
+        dest,
+        models["huge"],
+        _upload_begun(slot_dir),
+        lambda running: running.process.send_signal(signum),
+    )
     assert code == 130, stderr
     assert "error: interrupted" in stderr and "Traceback" not in stderr
     assert parts(slot_dir) == [], "the interrupted run left its upload behind"
@@ -85,19 +98,17 @@ def test_kill_9_never_leaves_zero_or_two_models_and_the_next_run_cleans_up(
     models: dict[str, Path],
     point: str,
 ) -> None:
-    root = _project_with_old_model_sent(make_project, dest)
     slot_dir = exam_dir / "Category1"
     huge = models["huge"]
-    (root / "models" / "q1.h5").write_bytes(huge.read_bytes())
     reached = (
         _upload_begun(slot_dir)
         if point == "upload-begun"
         else _upload_complete(slot_dir, huge.stat().st_size)
     )
-    running = start_sync(root)
-    wait_until(reached, running, point)
-    running.process.kill()
-    running.finish()
+    root, code, _ = _sync_stopped(
+        make_project, dest, huge, reached, lambda running: running.process.kill()
+    )
+    assert code == -signal.SIGKILL
 
     _one_model_old_or_new(slot_dir, models)
     assert len(parts(slot_dir)) <= 1
