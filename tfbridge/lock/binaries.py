@@ -12,6 +12,7 @@ Measured on the four committed locks (1,199 native files): these readers took 3.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -41,6 +42,7 @@ _ARCH_NAMES = {
     "IMAGE_FILE_MACHINE_I386": "i386",
 }
 GLIBC_PREFIX = "GLIBC_"
+_READERS = {"macholib": "macholib", "elftools": "pyelftools", "pefile": "pefile"}
 
 
 @dataclass(frozen=True)
@@ -72,15 +74,17 @@ def native_format(path: Path) -> Format | None:
 
 def require_readers() -> None:
     """The binary readers are the `lock` extra: say how to get them rather than fail later."""
-    try:
-        import elftools  # noqa: F401
-        import macholib  # noqa: F401
-        import pefile  # noqa: F401
-    except ImportError as error:
+    missing = []
+    for module, distribution in _READERS.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(distribution)
+    if missing:
         raise EnvironmentFailure(
-            f"reading the locks' binaries needs {error.name}, which is not installed",
+            f"reading the locks' binaries needs {', '.join(missing)}, not installed here",
             "install tfbridge with its lock extra: pip install 'tfbridge[lock]'",
-        ) from None
+        )
 
 
 def read_native_file(path: Path, kind: Format) -> NativeFile:

@@ -56,9 +56,7 @@ def dialect_problem(lock: LockFile, facts: PlatformFacts, exam: Dialect) -> str 
         return f"no distribution in {name} asks for keras in its metadata"
     for distribution, requirement in facts.keras_requirements.items():
         if not _admits(requirement, keras):
-            return (
-                f"{distribution} in {name} asks for {requirement}, but the lock has keras {keras}"
-            )
+            return f"{distribution} in {name} asks for {requirement}; the lock has keras {keras}"
     return None
 
 
