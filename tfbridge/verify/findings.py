@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -36,6 +37,11 @@ FIX_CUSTOM = (
 FIX_SAVE_H5 = "save the whole model with `model.save('model.h5')` in the `metal` profile"
 
 
+# TensorFlow's built-in Keras wrote versions like `2.2.4-tf` and `2.3.0-tf` before Keras 2.4.
+TF_KERAS_SUFFIX = "-tf"
+_RELEASE = re.compile(r"^(\d+(?:\.\d+)*)")
+
+
 @dataclass(frozen=True)
 class Finding:
     stage: Stage
@@ -52,16 +58,21 @@ class Writer:
 
     @property
     def version(self) -> Version | None:
+        """The release, also from the `2.2.4-tf` style TF 2.0-2.3 wrote, which is not PEP 440."""
+        text = self.keras_version or ""
+        match = _RELEASE.match(text)
         try:
-            return Version(self.keras_version) if self.keras_version else None
+            return Version(text)
         except InvalidVersion:
-            return None
+            return Version(match[1]) if match else None
 
     @property
     def label(self) -> str:
         version = self.version
         if version is None:
             return "an unknown Keras version"
+        if self.keras_version and self.keras_version.endswith(TF_KERAS_SUFFIX):
+            return f"tf.keras {self.keras_version} (the Keras built into an older TensorFlow)"
         if version.major >= 3:
             return f"Keras {self.keras_version}"
         if version >= Version("2.16"):

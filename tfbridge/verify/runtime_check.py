@@ -119,6 +119,9 @@ def _check_one(
             )
         )
         return
+    if result.nonfinite_outputs:
+        report.checks.append(_nonfinite_check(result))
+        return
     report.checks.append(_parity_check(report.path, result, reference))
     if contract is not None and contract.output_shape is not None and result.outputs:
         report.checks.append(_output_contract_check(contract, result))
@@ -143,6 +146,23 @@ def _load_check(outcome: LoadOutcome, result: ProbeResult) -> Check:
         "fail",
         f"TF 2.9 {how}: {result.load.error}",
         "see the static findings for the fix",
+    )
+
+
+def _nonfinite_check(result: ProbeResult) -> Check:
+    outputs = ", ".join(f"'{name}'" for name in result.nonfinite_outputs)
+    source = (
+        f"; the weights of layer '{result.nonfinite_layer}' already hold NaN or Inf"
+        if result.nonfinite_layer
+        else ""
+    )
+    return Check(
+        "runtime.predict",
+        "fail",
+        f"it loads but predicts NaN or Inf on the probe inputs (output {outputs}){source}: "
+        "the grader would score it as useless",
+        "retrain it (training diverged: lower the learning rate, normalize the inputs) and "
+        "check model.predict before saving",
     )
 
 

@@ -51,10 +51,11 @@ def static_check(path: Path, contract: Contract | None = None) -> ModelReport:
     Never raises for what is in the file: whatever goes wrong reading one model becomes that
     model's failing check, so a batch (verify, sync, train, convert) always reaches the others.
     """
+    path = Path(path)
     try:
         return _static_check(path, contract)
     except Exception as error:  # one model's surprise must not end the batch
-        return _internal_error_report(Path(path), error)
+        return _internal_error_report(path, error)
 
 
 def _static_check(path: Path, contract: Contract | None) -> ModelReport:

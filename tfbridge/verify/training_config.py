@@ -11,6 +11,9 @@ from tfbridge.verify.knowledge import Category, Knowledge
 from tfbridge.verify.model_config import ModelConfigEmulator
 
 UNDESERIALIZED_METRICS = ("accuracy", "acc", "crossentropy", "ce")
+# Keras 2.9's LossScaleOptimizer.from_config deserializes these as optimizers of their own
+# (`optimizer` is the TF 2.3 spelling).
+WRAPPED_OPTIMIZER_KEYS = ("inner_optimizer", "optimizer")
 
 
 class TrainingConfigEmulator:
@@ -32,10 +35,12 @@ class TrainingConfigEmulator:
         self._nested("metric", config.get("metrics"))
         self._nested("metric", config.get("weighted_metrics"))
 
-    def optimizer(self, config: Any) -> None:
+    def optimizer(self, config: Any, wrapped_in: str = "") -> None:
+        """The optimizer as Keras 2.9 deserializes it, and every optimizer it wraps (a mixed-
+        precision LossScaleOptimizer deserializes its `inner_optimizer` the same way)."""
         if not isinstance(config, dict) or "class_name" not in config:
             return
-        where = f"optimizer ({config['class_name']})"
+        where = f"{wrapped_in}optimizer ({config['class_name']})"
         known = self._resolver.reference(
             "optimizer", {"class_name": config["class_name"]}, where, "compile"
         )
@@ -54,6 +59,8 @@ class TrainingConfigEmulator:
         schedule = arguments.get("learning_rate")
         if isinstance(schedule, dict):
             self._resolver.reference("lr_schedule", schedule, where, "compile", "learning_rate")
+        for key in WRAPPED_OPTIMIZER_KEYS:
+            self.optimizer(arguments.get(key), wrapped_in=f"{where} wrapping an ")
 
     def _nested(self, category: Category, config: Any) -> None:
         """Losses and metrics may be one object, or lists/dicts of them (per output)."""
