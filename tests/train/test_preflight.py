@@ -14,7 +14,12 @@ import tfbridge.runtime
 from tfbridge.hardware import RawFacts, classify, detect
 from tfbridge.profiles import load_profile
 from tfbridge.runtime import Device
-from tfbridge.train.preflight import check_training_env, read_env_packages, run_preflight
+from tfbridge.train.preflight import (
+    check_training_env,
+    os_check,
+    read_env_packages,
+    run_preflight,
+)
 from tfbridge.verify.result import Check
 
 APPLE_SILICON = classify(RawFacts("darwin", "arm64"))
@@ -96,7 +101,7 @@ def test_full_preflight_passes_with_a_gpu_on_the_exam_profile(
     preflight = run_preflight(load_profile("exam"), detect())
     assert preflight.ok, preflight.checks
     assert preflight.python == exam_python
-    assert [c.id for c in preflight.checks] == ["env.ready", "device.gpu"]
+    assert [c.id for c in preflight.checks] == ["os.support", "env.ready", "device.gpu"]
     assert preflight.device == "GPU (/physical_device:GPU:0)"
 
 
@@ -130,6 +135,53 @@ def test_missing_env_is_a_failed_check_naming_the_fix(
     preflight = run_preflight(load_profile("exam"), detect())
     assert not preflight.ok
     assert preflight.python is None
-    [check] = preflight.checks
+    os_support, check = preflight.checks
+    assert (os_support.id, os_support.status) == ("os.support", "pass")
     assert (check.id, check.status) == ("env.ready", "fail")
     assert check.hint == "run `tfbridge setup exam`"
+
+
+GPU_PLUGIN_121 = "tensorflow-metal 0.5.0's GPU plugin needs macOS 12.3; this Mac runs 12.1"
+
+
+@pytest.mark.parametrize(
+    ("version", "allow_cpu", "status", "message"),
+    [
+        (
+            "11.0",
+            False,
+            "fail",
+            "profile 'metal' cannot run here: tensorflow-macos 2.9.2 needs macOS 11.3; "
+            "this Mac runs 11.0",
+        ),
+        ("11.0", True, "fail", None),  # --allow-cpu does not make TensorFlow importable
+        ("12.1", False, "fail", GPU_PLUGIN_121),
+        ("12.1", True, "warn", GPU_PLUGIN_121 + "; training on the CPU (--allow-cpu)"),
+        ("12.3", False, "pass", None),
+        ("14.5", False, "pass", None),
+    ],
+)
+def test_os_check_judges_played_macos_versions_from_the_lock_facts(
+    version: str, allow_cpu: bool, status: str, message: str | None
+) -> None:
+    mac = classify(RawFacts("darwin", "arm64", os_version=version))
+    check = os_check(load_profile("metal"), mac, allow_cpu=allow_cpu)
+    assert (check.id, check.status) == ("os.support", status)
+    if message is not None:
+        assert check.message == message
+    if status == "fail" and version == "12.1":
+        assert check.hint == "update macOS, or train on the CPU with `--allow-cpu`"
+
+
+def test_preflight_on_macos_12_1_stops_before_the_env_is_even_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TFBRIDGE_HOME", str(tmp_path))
+    mac = classify(RawFacts("darwin", "arm64", os_version="12.1"))
+    preflight = run_preflight(load_profile("metal"), mac)
+    assert not preflight.ok
+    assert [(c.id, c.status) for c in preflight.checks] == [
+        ("os.support", "fail"),
+        ("env.ready", "fail"),
+    ]
+    assert preflight.checks[0].message == GPU_PLUGIN_121
