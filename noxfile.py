@@ -87,6 +87,13 @@ def fixtures(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lock(session: nox.Session) -> None:
-    """Re-resolve every profile's lock with uv."""
-    session.install("-e", ".")
+    """Re-resolve every profile's lock with uv, and read its platform facts."""
+    session.install("-e", ".[lock]")
     session.run("tfbridge", "lock")
+
+
+@nox.session(name="platform-facts", python=PYTHON)
+def platform_facts(session: nox.Session) -> None:
+    """Regenerate the locks' platform facts (what their binaries need) without re-resolving."""
+    session.install("-e", ".[lock]")
+    session.run("tfbridge", "lock", "--facts-only", *session.posargs)
