@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfbridge.config import ProjectConfig
+from tfbridge.config import ProjectConfig, Slot
 from tfbridge.errors import EXIT_FAILED, TfbridgeError
 from tfbridge.paths import project_state_dir
 from tfbridge.sync import ledger
@@ -27,43 +27,50 @@ def rollback(
     target = config.require_target()
     slot = config.select([name])[0]
     notify = progress or (lambda event: None)
-    with (
-        connected(target, transport) as far,
-        exclusive(far, wait=wait, notify=notify, dry_run=dry_run),
-    ):
+    with connected(target, transport) as far:
         slots.check_distinct(far, config.slots.values())
-        directory = slots.slot_directory(far, slot, create=False)
-        history = slots.history_directory(far, slot, create=False)
-        state = slots.read_slot(far, directory)
-        current = {far.sha256(state.path(model))[:8] for model in state.models}
-        candidates = [e for e in slots.history_entries(far, history) if e.sha8 not in current]
-        if directory is None or history is None or not candidates:
-            raise TfbridgeError(
-                f"slot {name} has no earlier model to roll back to",
-                hint="history is kept only for models `tfbridge sync` replaced",
-                exit_code=EXIT_FAILED,
-            )
-        entry = candidates[0]
-        result = RollbackResult(name, dry_run, entry.path, "", state.path(entry.original_name))
-        if dry_run:
-            return result
-        notify(SyncEvent(name, "rollback"))
-        slots.clean_temps(far, directory)
-        state = slots.read_slot(far, directory)
-        result.sha256 = far.sha256(entry.path)
-        temp = slots.copy_within(far, entry.path, directory, result.sha256)
-        result.replaced = slots.place(far, state, temp, entry.original_name, history)
-    ledger.append(
-        project_state_dir(config.root),
-        ledger.LedgerEntry(
-            time=ledger.now(),
-            action="rollback",
-            slot=name,
-            local_path="",
-            remote_path=result.remote_path,
-            sha256=result.sha256,
-            verdict="",
-            target=target.describe(),
-        ),
-    )
+        with exclusive(far, wait=wait, notify=notify, dry_run=dry_run):
+            result = _restore(far, slot, dry_run=dry_run, notify=notify)
+            if not dry_run:
+                ledger.append(project_state_dir(config.root), _entry(result, target.describe()))
     return result
+
+
+def _restore(
+    transport: Transport, slot: Slot, *, dry_run: bool, notify: ProgressCallback
+) -> RollbackResult:
+    directory = slots.slot_directory(transport, slot, create=False)
+    history = slots.history_directory(transport, slot, create=False)
+    state = slots.read_slot(transport, directory)
+    current = {transport.sha256(state.path(model))[:8] for model in state.models}
+    candidates = [e for e in slots.history_entries(transport, history) if e.sha8 not in current]
+    if directory is None or history is None or not candidates:
+        raise TfbridgeError(
+            f"slot {slot.name} has no earlier model to roll back to",
+            hint="history is kept only for models `tfbridge sync` replaced",
+            exit_code=EXIT_FAILED,
+        )
+    entry = candidates[0]
+    result = RollbackResult(slot.name, dry_run, entry.path, "", state.path(entry.original_name))
+    if dry_run:
+        return result
+    notify(SyncEvent(slot.name, "rollback"))
+    slots.clean_temps(transport, directory)
+    state = slots.read_slot(transport, directory)
+    result.sha256 = transport.sha256(entry.path)
+    temp = slots.copy_within(transport, entry.path, directory, result.sha256)
+    result.replaced = slots.place(transport, state, temp, entry.original_name, history)
+    return result
+
+
+def _entry(result: RollbackResult, target: str) -> ledger.LedgerEntry:
+    return ledger.LedgerEntry(
+        time=ledger.now(),
+        action="rollback",
+        slot=result.slot,
+        local_path="",
+        remote_path=result.remote_path,
+        sha256=result.sha256,
+        verdict="",
+        target=target,
+    )
