@@ -1,0 +1,182 @@
+"""The contract every command keeps on hostile input, and the tools to check it.
+
+- the exit code says what happened: 1 or 2 for a bad input, never 0 for a non-model, 3 only when
+  the environment failed (never here), and no "internal error";
+- no traceback; with --json exactly one JSON object on stdout, `"schema": 1`, `"error"` on exit 2/3;
+- the inputs are left as they were (bytes, modes, FIFOs still FIFOs, links still links);
+- nothing is left outside the command's declared outputs (no temp files, no strays);
+- no code from a model ran (the marker file never appears);
+- the command finishes within a bound (a hang is a failure, not a wait).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_tfbridge
+from tests.reliability.hostile import MARKER_NAME
+
+TIMEOUT_SECONDS = 120
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape could not decode
+# Root reads mode-000 files; without these capabilities it is refused as any user is.
+DROP_ROOT_READ = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What one path under the tree is, without following links or opening special files."""
+
+    kind: str
+    mode: int
+    detail: str = ""  # a regular file's sha256, a link's target
+
+
+Tree = dict[str, Entry]
+
+
+def snapshot(root: Path) -> Tree:
+    tree: Tree = {}
+    for directory, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            path = Path(directory) / name
+            tree[os.fsdecode(path.relative_to(root))] = _entry(path)
+    return tree
+
+
+def _entry(path: Path) -> Entry:
+    info = path.lstat()
+    mode = stat.S_IMODE(info.st_mode)
+    if stat.S_ISLNK(info.st_mode):
+        return Entry("symlink", mode, os.readlink(path))
+    if stat.S_ISREG(info.st_mode):
+        return Entry("file", mode, hashlib.sha256(path.read_bytes()).hexdigest())
+    kinds = {stat.S_ISDIR: "dir", stat.S_ISFIFO: "fifo", stat.S_ISSOCK: "socket"}
+    kind = next((label for test, label in kinds.items() if test(info.st_mode)), "other")
+    return Entry(kind, mode)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What a command may write. `files`: created or replaced, on success only. `state`: folders
+    of tfbridge's own records, written whatever happens. `target`: a folder that may gain files on
+    success, and at most folders on failure (a sync target)."""
+
+    files: tuple[Path, ...] = ()
+    state: tuple[Path, ...] = ()
+    target: Path | None = None
+
+    def allows(self, path: Path, entry: Entry | None, succeeded: bool) -> bool:
+        if _inside(path, self.state):
+            return True
+        if self.target is not None and _inside(path, (self.target,)):
+            return succeeded or entry is None or entry.kind == "dir"
+        return succeeded and path in self.files
+
+
+def _inside(path: Path, folders: Iterable[Path]) -> bool:
+    return any(folder in (path, *path.parents) for folder in folders)
+
+
+def tree_changes(
+    before: Tree, after: Tree, root: Path, outputs: Outputs, *, succeeded: bool
+) -> list[str]:
+    """Every change outside the declared outputs; a declared output may replace only a regular
+    file (a FIFO or a directory in its place must survive)."""
+    problems = []
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        replaceable = old is None or old.kind == "file"
+        if replaceable and outputs.allows(root / name, new, succeeded):
+            continue
+        problems.append(f"{name}: {_describe(old)} -> {_describe(new)}")
+    return problems
+
+
+def _describe(entry: Entry | None) -> str:
+    if entry is None:
+        return "absent"
+    return f"{entry.kind} {oct(entry.mode)} {entry.detail[:12]}"
+
+
+def markers(root: Path) -> list[Path]:
+    return sorted(root.rglob(MARKER_NAME))
+
+
+def run_cli(
+    args: Sequence[str | Path], cwd: Path, *, unprivileged: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess; a run past the bound fails the test as a hang. Output that
+    is not UTF-8 is kept (as surrogates) for `contract_problems` to report."""
+    prefix = tuple(DROP_ROOT_READ) if unprivileged and os.geteuid() == 0 else ()
+    try:
+        return run_tfbridge(
+            *args, cwd=cwd, timeout=TIMEOUT_SECONDS, prefix=prefix, errors="surrogateescape"
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`tfbridge {' '.join(map(str, args))}` hung: no exit in {TIMEOUT_SECONDS} s")
+
+
+def contract_problems(
+    done: subprocess.CompletedProcess[str], allowed_exits: Iterable[int], json_output: bool
+) -> list[str]:
+    """What the finished command did wrong, as readable lines (empty when it kept the contract)."""
+    problems = []
+    code = done.returncode
+    if code not in set(allowed_exits):
+        problems.append(f"exit {code}, expected one of {sorted(set(allowed_exits))}")
+    if "Traceback" in done.stderr or "Traceback" in done.stdout:
+        problems.append("a traceback was printed")
+    if "internal error" in done.stderr:
+        problems.append("an internal error (a bug) was reported")
+    if _UNDECODABLE.search(done.stdout + done.stderr):
+        problems.append("printed bytes that are not UTF-8 (a file name shown raw)")
+    if code in (2, 3):
+        problems.extend(_error_line_problems(done.stderr))
+    if json_output:
+        problems.extend(_json_problems(done.stdout, code))
+    return problems
+
+
+def _error_line_problems(stderr: str) -> list[str]:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    if len(errors) != 1 or lines[-1] != errors[0]:
+        return ["stderr does not end with exactly one `error:` line"]
+    return []
+
+
+def _json_problems(stdout: str, code: int) -> list[str]:
+    try:
+        document: Any = json.loads(stdout)
+    except ValueError as error:
+        return [f"stdout is not exactly one JSON document ({error}): {stdout[:200]!r}"]
+    if not isinstance(document, dict):
+        return [f"the JSON on stdout is a {type(document).__name__}, not an object"]
+    problems = []
+    if document.get("schema") != 1:
+        problems.append('the JSON object lacks "schema": 1')
+    if code in (2, 3):
+        error = document.get("error")
+        if not isinstance(error, dict) or set(error) != {"message", "hint", "exit_code"}:
+            problems.append(f'exit {code} without an "error" object: {stdout[:200]!r}')
+        elif error["exit_code"] != code:
+            problems.append(f"the JSON error says exit {error['exit_code']}, the process {code}")
+    return problems
+
+
+def first_line(done: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("error")), lines[0] if lines else "")
