@@ -193,8 +193,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise TfbridgeError(f"{path}: not valid TOML ({error})", hint="fix the syntax") from None
     except UnicodeDecodeError as error:
         raise TfbridgeError(
-            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
-            f"{error.start})",
+            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} on line "
+            f"{_line_of(error.object, error.start)})",
             hint="TOML files are UTF-8: save it with that encoding",
         ) from None
     except RecursionError:
@@ -203,6 +203,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as error:
         raise TfbridgeError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
 
 
 def _parse_target(table: Any, source: Path, root: Path) -> Target | None:

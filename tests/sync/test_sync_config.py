@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import assert_one_line_error, run_tfbridge
 from tfbridge.config import load_config
 from tfbridge.contract import Contract
 from tfbridge.errors import TfbridgeError
@@ -124,3 +126,43 @@ def test_cli_reports_bad_config_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'[target]\ndest = "caf\xe9"\n', "not UTF-8 text (byte 0xe9 on line 2)"),
+        (b"\xff\xfe[target]\n", "not UTF-8 text (byte 0xff on line 1)"),
+        (b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
+        (b'[target]\ndest = "h:x"\nport = "22"\n', "`target.port` must be a port number"),
+        (b'[slots.q1]\nmodel = "m/q1.h5"\ncolour = 1\n', "`slots.q1.colour` is not a known key"),
+        (b'[slots.q1]\nmodel = "m/q1.h5"\ninput_shape = 3\n', "`slots.q1.input_shape` must list"),
+        (b'[slots.q1]\nmodel = "~nobody-here/q1.h5"\n', "`slots.q1.model` names a home directory"),
+        (b'[slots.q1]\nmodel = "m/q\\u0000.h5"\n', "`slots.q1.model` must not contain a NUL"),
+    ],
+)
+def test_cli_names_file_and_key_in_one_line(tmp_path: Path, content: bytes, expected: str) -> None:
+    (tmp_path / "tfbridge.toml").write_bytes(content)
+    for args in (("sync",), ("sync", "status"), ("sync", "rollback", "q1")):
+        done = run_tfbridge(*args, "--json", cwd=tmp_path)
+        line = assert_one_line_error(done, code=2)
+        assert str(tmp_path / "tfbridge.toml") in line and expected in line
+        assert json.loads(done.stdout)["error"]["exit_code"] == 2
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_config_that_is_not_a_file_is_one_line(tmp_path: Path, kind: str) -> None:
+    config = tmp_path / "tfbridge.toml"
+    if kind == "directory":
+        config.mkdir()
+    else:
+        os.mkfifo(config)
+    done = run_tfbridge("sync", "--dry-run", cwd=tmp_path, timeout=60)
+    line = assert_one_line_error(done, code=2)
+    assert f"{config}: a {'directory' if kind == 'directory' else 'FIFO'}" in line
+
+
+def test_pyproject_tool_tfbridge_of_the_wrong_type(tmp_path: Path) -> None:
+    _write(tmp_path, '[project]\nname = "x"\n[tool]\ntfbridge = 3\n', name="pyproject.toml")
+    with pytest.raises(TfbridgeError, match=r"`tool.tfbridge` must be a table"):
+        load_config(tmp_path)
