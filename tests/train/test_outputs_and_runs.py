@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tfbridge.errors import TfbridgeError
-from tfbridge.train.outputs import snapshot_models, written_models
+from tfbridge.train.outputs import WrittenOutputs, snapshot_models, written_models
 from tfbridge.train.runs import ModelOutcome, RunRecord, append_run, read_runs, runs_file
 
 
@@ -24,15 +24,17 @@ def test_new_rewritten_and_changed_models_are_found_and_others_not(tmp_path: Pat
     sneaky = _write(tmp_path / "sneaky.h5", b"model-1")
     _write(tmp_path / "notes.txt", b"not a model")
     before = snapshot_models(tmp_path)
-    assert set(before) == {unchanged, rewritten, sneaky}
+    assert set(before.files) == {unchanged, rewritten, sneaky}
 
     created = _write(tmp_path / "q1" / "model.h5", b"new")
-    os.utime(rewritten, ns=(0, before[rewritten].mtime_ns + 1_000_000_000))
+    os.utime(rewritten, ns=(0, before.files[rewritten].mtime_ns + 1_000_000_000))
     stat = sneaky.stat()
     sneaky.write_bytes(b"model-2")  # same size, same time restored: only the content differs
     os.utime(sneaky, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
-    assert written_models(before, tmp_path) == sorted([created, rewritten, sneaky])
+    assert written_models(before, tmp_path) == WrittenOutputs(
+        sorted([created, rewritten, sneaky]), []
+    )
 
 
 def test_hidden_folders_and_virtual_environments_are_not_searched(tmp_path: Path) -> None:
@@ -41,7 +43,7 @@ def test_hidden_folders_and_virtual_environments_are_not_searched(tmp_path: Path
     _write(tmp_path / "venv" / "pyvenv.cfg", b"home = /usr")
     _write(tmp_path / "venv" / "lib" / "h5py" / "tests" / "data.h5", b"x")
     kept = _write(tmp_path / "models" / "kept.h5", b"x")
-    assert written_models(before, tmp_path) == [kept]
+    assert written_models(before, tmp_path).models == [kept]
 
 
 def _record(exit_code: int = 0, verdict: str = "pass") -> RunRecord:

@@ -120,9 +120,9 @@ def _render(result: TrainResult) -> None:
         info("preflight failed: the script did not run")
         return
     _render_models(result)
-    status = "exited 0" if record.exit_code == 0 else f"FAILED with exit code {record.exit_code}"
     console().print(
-        f"{Path(record.script).name} {status} after {record.duration_seconds:.1f} s "
+        f"{Path(record.script).name} {record.describe_exit()} after "
+        f"{record.duration_seconds:.1f} s "
         f"on {record.device} (profile {record.profile}); run recorded",
         markup=False,
     )
@@ -147,10 +147,12 @@ def _render_models(result: TrainResult) -> None:
     from rich.table import Table
 
     assert result.record is not None
-    if not result.record.models:
+    if not result.record.models and not result.record.skipped:
         info("the run wrote or changed no .h5 file")
         return
     table = Table("model", "verdict", "fingerprint", "first problem")
+    for entry in result.record.skipped:
+        table.add_row(entry.path, "not read", "none", f"not a model file: {entry.reason}")
     for outcome, report in zip(result.record.models, result.reports, strict=True):
         problems = [c for c in report.checks if c.status in ("fail", "warn")]
         first = outcome.problem

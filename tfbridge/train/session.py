@@ -7,7 +7,8 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from tfbridge.verify.result import ModelReport
 
 Progress = Callable[[str], None]
+STOP_GRACE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -83,22 +85,20 @@ def train(
     output_dir = (request.output_dir or Path.cwd()).resolve()
     before = snapshot_models(output_dir)
     notify(f"running {script.name} with {python} on {preflight.device}")
-    started, clock = datetime.now(timezone.utc), time.monotonic()
-    exit_code = _run_script(python, script, request.args, script_stdout)
-    duration = round(time.monotonic() - clock, 3)
-    models = written_models(before, output_dir)
-    outcomes, reports = _check_models(models, python, config, notify)
-    record = RunRecord(
-        started_at=started.isoformat(timespec="seconds"),
-        script=str(script),
-        args=list(request.args),
-        profile=profile.name,
-        python=str(python),
-        device=preflight.device,
-        duration_seconds=duration,
-        exit_code=exit_code,
-        models=outcomes,
-    )
+    record = _run_recorded(request, script, profile.name, preflight, script_stdout)
+    written = written_models(before, output_dir)
+    for entry in written.skipped:
+        notify(f"not a model file, not read: {entry.path} ({entry.reason})")
+    record = replace(record, skipped=written.skipped)
+    if record.interrupted:
+        _record_unchecked(record, written.models, "not checked: the run was interrupted")
+        raise KeyboardInterrupt
+    try:
+        outcomes, reports = _check_models(written.models, python, config, notify)
+    except TfbridgeError as error:
+        _record_unchecked(record, written.models, f"not checked: {error.one_line()}")
+        raise
+    record = replace(record, models=outcomes)
     append_run(record)
     result = TrainResult(preflight, record, reports)
     if config is not None and request.sync:
@@ -109,25 +109,73 @@ def train(
     return result
 
 
+def _run_recorded(
+    request: TrainRequest,
+    script: Path,
+    profile: str,
+    preflight: Preflight,
+    stdout: IO[str] | None,
+) -> RunRecord:
+    """Run the script; the record of the run, before its models are checked."""
+    assert preflight.python is not None
+    started, clock = datetime.now(timezone.utc), time.monotonic()
+    exit_code, interrupted = _run_script(preflight.python, script, request.args, stdout)
+    return RunRecord(
+        started_at=started.isoformat(timespec="seconds"),
+        script=str(script),
+        args=list(request.args),
+        profile=profile,
+        python=str(preflight.python),
+        device=preflight.device,
+        duration_seconds=round(time.monotonic() - clock, 3),
+        exit_code=exit_code,
+        interrupted=interrupted,
+    )
+
+
 def _existing_script(script: Path) -> Path:
     if not script.is_file():
         raise TfbridgeError(f"no training script at {script}", "pass the path of a .py file")
     return script.resolve()
 
 
-def _run_script(python: Path, script: Path, args: Sequence[str], stdout: IO[str] | None) -> int:
+def _record_unchecked(record: RunRecord, models: list[Path], problem: str) -> None:
+    """Record a run whose models could not be checked, so the history keeps it."""
+    unchecked = [ModelOutcome(str(model), "skip", None, problem) for model in models]
+    append_run(replace(record, models=unchecked))
+
+
+def _run_script(
+    python: Path, script: Path, args: Sequence[str], stdout: IO[str] | None
+) -> tuple[int, bool]:
+    """The script's exit code, and whether Ctrl-C (or SIGTERM) interrupted it."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(HELPERS_DIR), env.get("PYTHONPATH"))))
     env["PYTHONUNBUFFERED"] = "1"
     if stdout is not None:
         stdout.flush()
     try:
-        done = subprocess.run(
-            [str(python), str(script), *args], env=env, stdout=stdout, check=False
-        )
+        process = subprocess.Popen([str(python), str(script), *args], env=env, stdout=stdout)
     except OSError as error:
         raise TfbridgeError(f"cannot start {python}: {error}", "run `tfbridge doctor`") from None
-    return done.returncode
+    try:
+        return process.wait(), False
+    except KeyboardInterrupt:
+        return _stop(process), True
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    """Stop an interrupted script: a terminal's Ctrl-C reached it too, so give it a moment to
+    exit on its own, then terminate it, then kill it (at once on a second Ctrl-C)."""
+    try:
+        for ask in (None, process.terminate, process.kill):
+            if ask is not None:
+                ask()
+            with suppress(subprocess.TimeoutExpired):
+                return process.wait(timeout=STOP_GRACE_SECONDS)
+    except KeyboardInterrupt:
+        process.kill()
+    return process.wait()
 
 
 def _check_models(
@@ -159,13 +207,13 @@ def _fingerprint(
     models: list[Path], python: Path, notify: Progress
 ) -> dict[Path, tuple[str | None, str]]:
     """Fingerprint path (or None) and problem per model; fresh ones from ExamCheckpoint are kept."""
-    from tfbridge.runtime import read_fingerprint, write_fingerprints
+    from tfbridge.runtime import write_fingerprints
 
     done: dict[Path, tuple[str | None, str]] = {}
     for model in models:
-        existing = read_fingerprint(model)
-        if existing is not None and not existing.stale:
-            done[model] = (str(existing.path), "")
+        existing = _current_fingerprint(model)
+        if existing is not None:
+            done[model] = (str(existing), "")
     missing = [model for model in models if model not in done]
     if missing:
         notify(f"fingerprinting {len(missing)} model(s) in the training environment")
@@ -173,6 +221,18 @@ def _fingerprint(
             path = str(outcome.path) if outcome.path is not None else None
             done[outcome.model] = (path, outcome.error or "")
     return done
+
+
+def _current_fingerprint(model: Path) -> Path | None:
+    """The fingerprint beside `model` if it is readable and current; a damaged one is written
+    again like a missing one."""
+    from tfbridge.runtime import read_fingerprint
+
+    try:
+        existing = read_fingerprint(model)
+    except TfbridgeError:
+        return None
+    return None if existing is None or existing.stale else existing.path
 
 
 def _project_config(*, required: bool) -> ProjectConfig | None:
