@@ -355,6 +355,7 @@ dest = "me@exam-mac:~/exam"
 [slots.q1]
 model = "models/q1.h5"                       # local model, relative to this file
 remote_dir = "Category1"                     # directory under the target path (default: the name)
+# (remote_dir may be a symlink to a directory inside the target, never to another slot's)
 # remote_name = "mymodel.h5"                 # file name in the slot (default: the model's name)
 # The question's contract, also used by `tfbridge verify` (batch dimension excluded;
 # "None" means any size):

@@ -8,6 +8,7 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 import sshd_server
@@ -88,6 +89,7 @@ def test_connection_cut_mid_transfer_keeps_the_slot(
     with pytest.raises(TfbridgeError, match=r"connection .* was lost") as caught:
         sync(load_config(root), progress=cut_halfway)
     assert "keeps its previous model" in caught.value.hint
+    assert caught.value.exit_code == 3
     assert cuts, "the upload never reported progress"
     slot_dir = exam_dir / "Category1"
     assert slot_models(slot_dir) == ["q1.h5"]
@@ -149,18 +151,6 @@ def test_failed_authentication_is_one_line(
     assert error_line(done).startswith(f"error: authentication failed for {ALIAS}")
 
 
-def test_unreachable_host_is_one_line(
-    ssh_env: sshd_server.SshServer, make_project: ProjectMaker, exam_dir: Path
-) -> None:
-    closed_port = sshd_server._free_port()
-    root = make_project(f"127.0.0.1:{exam_dir}", extra="")
-    toml = root / "tfbridge.toml"
-    toml.write_text(toml.read_text().replace("[slots.q1]", f"port = {closed_port}\n[slots.q1]"))
-    done = tfbridge(root, "sync")
-    assert done.returncode == 3
-    assert error_line(done).startswith(f"error: cannot reach 127.0.0.1 port {closed_port}")
-
-
 def test_permission_denied_keeps_the_slot(
     tmp_path: Path,
     make_project: ProjectMaker,
@@ -220,3 +210,25 @@ def test_remote_verify_runs_the_worker_with_the_far_exam_python(
     remote = json.loads(forced.stdout)["slots"][0]["remote"]
     assert remote["verdict"] == "fail"
     assert "batch_shape" in remote["message"]
+
+
+@pytest.mark.parametrize(
+    "command", [("sync",), ("sync", "status"), ("sync", "rollback", "q1")], ids=" ".join
+)
+def test_unreachable_host_is_exit_3_and_one_json_object(
+    ssh_env: sshd_server.SshServer,
+    make_project: ProjectMaker,
+    exam_dir: Path,
+    command: tuple[str, ...],
+) -> None:
+    root = make_project(f"127.0.0.1:{exam_dir}")
+    toml = root / "tfbridge.toml"
+    closed_port = sshd_server._free_port()
+    toml.write_text(toml.read_text().replace("[slots.q1]", f"port = {closed_port}\n[slots.q1]"))
+    done = tfbridge(root, *command, "--json")
+    assert done.returncode == 3
+    assert error_line(done).startswith(f"error: cannot reach 127.0.0.1 port {closed_port}")
+    assert json.loads(done.stdout) == {
+        "schema": 1,
+        "error": {"message": ANY, "hint": ANY, "exit_code": 3},
+    }

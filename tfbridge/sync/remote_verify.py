@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tfbridge.errors import TfbridgeError
+from tfbridge.errors import EnvironmentFailure
 from tfbridge.paths import PACKAGE_DIR
 from tfbridge.sync.result import RemoteVerdict
 from tfbridge.sync.transport import Transport
@@ -57,7 +57,7 @@ def remote_verify(
     if hello.get("event") != "hello":
         error = hello.get("error") or {}
         detail = error.get("message") or result.stderr.decode(errors="replace").strip()[-300:]
-        raise TfbridgeError(
+        raise EnvironmentFailure(
             f"the exam interpreter {transport.describe(python)} did not start TensorFlow: "
             f"{detail or f'exit status {result.exit_status}'}",
             hint="check [target] python points at the exam environment's python",
