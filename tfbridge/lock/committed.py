@@ -38,8 +38,10 @@ def write_committed(
     profile: Profile, platform: str, *, facts_only: bool, say: Callable[[str], None]
 ) -> LockRow:
     """Re-resolve the lock (unless `facts_only`), then regenerate its platform facts."""
+    from tfbridge.lock.binaries import require_readers
     from tfbridge.lock.inspect import generate_facts
 
+    require_readers()  # before a re-lock, so a missing reader never leaves facts stale
     if not facts_only:
         say(f"resolving {profile.name} for {platform} with uv ...")
         write_venv_lock(profile, platform)
