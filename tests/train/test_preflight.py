@@ -185,3 +185,11 @@ def test_preflight_on_macos_12_1_stops_before_the_env_is_even_looked_at(
         ("env.ready", "fail"),
     ]
     assert preflight.checks[0].message == GPU_PLUGIN_121
+
+
+def test_os_check_warns_when_the_os_version_cannot_be_read() -> None:
+    check = os_check(load_profile("metal"), APPLE_SILICON)
+    assert (check.status, check.message) == (
+        "warn",
+        "cannot read this machine's macOS version; tensorflow-metal 0.5.0 needs macOS 12.3",
+    )

@@ -90,6 +90,9 @@ def os_check(profile: Profile, hardware: Hardware, *, allow_cpu: bool = False) -
         if allow_cpu:
             return Check("os.support", "warn", f"{gpu.reason}; training on the CPU (--allow-cpu)")
         return Check("os.support", "fail", gpu.reason, CPU_FALLBACK_HINT)
+    if hardware.os_version is None:
+        unknown = f"cannot read this machine's {hardware.os_name} version"
+        return Check("os.support", "warn", f"{unknown}; {verdict.highest_need or 'no minimum'}")
     return Check("os.support", "warn" if verdict.shortfalls else "pass", verdict.summary)
 
 
