@@ -86,6 +86,13 @@ def fixtures(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def semantics(session: nox.Session) -> None:
+    """Build each Keras line's runtime with uv, probe it and 2.9, rewrite keras_semantics.json."""
+    session.install("-e", ".")
+    session.run("python", "scripts/semantics/build.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def lock(session: nox.Session) -> None:
     """Re-resolve every profile's lock with uv, and read its platform facts."""
     session.install("-e", ".[lock]")
