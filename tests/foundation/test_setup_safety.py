@@ -191,6 +191,24 @@ def test_a_lock_whose_sha256_is_not_pypis_fails_in_uvs_own_words(
     _assert_exam_ready_in_home(raced)
 
 
+def test_no_python_of_the_profiles_version_is_the_environment_failing(tmp_path: Path) -> None:
+    """This machine's only Pythons outside pyenv are 3.11 (Debian's), so hiding pyenv and uv's
+    Pythons leaves none of the exam's 3.8."""
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    home = tmp_path / "home"
+    env = {
+        "TFBRIDGE_HOME": str(home),
+        "PATH": "/usr/bin:/bin",
+        "PYENV_ROOT": str(nowhere),
+        "UV_PYTHON_INSTALL_DIR": str(nowhere),
+    }
+    done = run_tfbridge("setup", "exam", "--prefix", tmp_path / "elsewhere", env=env)
+    line = assert_one_line_error(done, 3)
+    assert "no Python 3.8 interpreter found" in line and "uv python install 3.8" in line
+    assert not (home / REGISTRY).exists()
+
+
 def test_an_unreadable_lock_or_profile_is_one_line(raced: RacedHome, tmp_path: Path) -> None:
     profiles, lock = _profiles_with_lock(tmp_path, lambda text: text)
     env = {**raced.env, "TFBRIDGE_PROFILES": str(profiles)}
