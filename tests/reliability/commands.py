@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.reliability.contract import Outputs
-from tests.reliability.hostile import FINGERPRINT_SUFFIX, Case
+from tests.reliability.hostile import FINGERPRINT_SUFFIX, GOOD_MODEL, Case
 
 CONVERTED = "converted.h5"
 EXAM_MACHINE = "exam-machine"
@@ -20,6 +21,19 @@ class Command:
     argv: Callable[[Path, Path], list[str]]  # (input, root) -> arguments after `tfbridge`
     outputs: Callable[[Path, Path], Outputs]
     json_output: bool = False
+    # Problems particular to this command, from its output: (finished process) -> lines.
+    own_problems: Callable[[subprocess.CompletedProcess[str]], list[str]] | None = None
+
+
+def _good_model_still_passes(done: subprocess.CompletedProcess[str]) -> list[str]:
+    """In a batch, the good model beside the hostile one gets its own verdict: pass."""
+    try:
+        models = json.loads(done.stdout)["models"]
+        verdicts = {model["path"]: model["verdict"] for model in models}
+    except (ValueError, KeyError, TypeError):
+        return ["no per-model report, so the good model got no verdict"]
+    verdict = verdicts.get(str(GOOD_MODEL))
+    return [] if verdict == "pass" else [f"the good model beside it got {verdict!r}, not 'pass'"]
 
 
 def _no_outputs(model: Path, root: Path) -> Outputs:
@@ -53,6 +67,13 @@ STATIC_COMMANDS = (
         lambda model, root: ["verify", "--no-runtime", "--json", str(model)],
         _no_outputs,
         json_output=True,
+    ),
+    Command(
+        "verify --json good+hostile",
+        lambda model, root: ["verify", "--no-runtime", "--json", str(GOOD_MODEL), str(model)],
+        _no_outputs,
+        json_output=True,
+        own_problems=_good_model_still_passes,
     ),
     Command("convert", lambda model, root: ["convert", str(model)], _converted_beside),
     Command(

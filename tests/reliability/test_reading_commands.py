@@ -36,7 +36,7 @@ from tests.reliability.contract import (
     snapshot,
     tree_changes,
 )
-from tests.reliability.hostile import CASES, Case
+from tests.reliability.hostile import CASES, GOOD_MODEL, Case
 
 FILE_CASES = [case for case in CASES if case.kind == "file"]
 HDF5_CASES = [case for case in CASES if case.kind != "file"]
@@ -62,6 +62,8 @@ def _run_and_check(
     outputs = command.outputs(model, root)
     problems += tree_changes(before, after, root, outputs, succeeded=done.returncode == 0)
     problems += [f"model code ran: the marker {marker} appeared" for marker in markers(root)]
+    if command.own_problems is not None:
+        problems += command.own_problems(done)
     assert not problems, _report(command.name, case.name, done, problems)
     return done
 
@@ -190,3 +192,34 @@ def test_sync_batch_sends_no_non_model_and_runs_no_model_code(
             if case.name in actions and not case.is_model and actions[case.name] == "sent":
                 problems.append(f"{case.name}: sent to the exam machine")
     assert not problems, _report(f"sync --json{' --force' * force} (batch)", "HDF5", done, problems)
+
+
+@pytest.mark.runtime
+def test_verify_in_the_runtime_gives_every_input_of_a_batch_its_own_verdict(
+    tmp_path: Path, exam_python: Path
+) -> None:
+    """Every hostile input and a good model in one `verify` with the exam runtime: one worker
+    for all, no model code run without --trust, the good model still passes."""
+    inputs = {}
+    for case in CASES:
+        directory = tmp_path / "in" / case.name
+        directory.mkdir(parents=True)
+        inputs[case.name] = case.build(directory)
+    before = snapshot(tmp_path)
+    done = run_cli(
+        ["verify", "--json", GOOD_MODEL, *inputs.values()], cwd=tmp_path, unprivileged=True
+    )
+    problems = contract_problems(done, {1}, json_output=True)
+    problems += tree_changes(before, snapshot(tmp_path), tmp_path, Outputs(), succeeded=False)
+    problems += [f"model code ran: {marker}" for marker in markers(tmp_path)]
+    if not problems:
+        verdicts = {m["path"]: m["verdict"] for m in json.loads(done.stdout)["models"]}
+        if verdicts.get(str(GOOD_MODEL)) != "pass":
+            problems.append(f"the good model got {verdicts.get(str(GOOD_MODEL))!r}")
+        for case in CASES:
+            verdict = verdicts.get(str(inputs[case.name]))
+            if verdict is None:
+                problems.append(f"{case.name}: no verdict in the batch")
+            elif not case.is_model and verdict != "fail":
+                problems.append(f"{case.name}: verdict {verdict!r} for a non-model")
+    assert not problems, _report("verify --json (runtime batch)", "all cases", done, problems)
