@@ -13,6 +13,7 @@ from tests.reliability.hostile import FINGERPRINT_SUFFIX, GOOD_MODEL, Case
 
 CONVERTED = "converted.h5"
 EXAM_MACHINE = "exam-machine"
+TARGET_LOCK = ".tfbridge-lock"
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,13 @@ def _fingerprint_beside(model: Path, root: Path) -> Outputs:
     return Outputs(files=(model.with_name(model.name + FINGERPRINT_SUFFIX),))
 
 
+def sync_state(root: Path) -> tuple[Path, ...]:
+    """sync's own records: the project's ledger, and the target's lock (taken for each run)."""
+    return (root / ".tfbridge", root / EXAM_MACHINE / TARGET_LOCK)
+
+
 def _sync_outputs(model: Path, root: Path) -> Outputs:
-    return Outputs(state=(root / ".tfbridge",), target=root / EXAM_MACHINE)
+    return Outputs(state=sync_state(root), target=root / EXAM_MACHINE)
 
 
 STATIC_COMMANDS = (

@@ -37,14 +37,16 @@ PYTHON38 = Path.home() / ".pyenv" / "versions" / "3.8.18" / "bin" / "python"
 MARKER_NAME = "HOSTILE_CODE_RAN"
 FINGERPRINT_SUFFIX = ".fingerprint.json"
 
-Kind = Literal["file", "content", "model"]
+Kind = Literal["file", "not_model", "broken_model", "model"]
 Builder = Callable[[Path], Path]
 
 
 @dataclass(frozen=True)
 class Case:
-    """`kind`: "file" (no readable HDF5 inside: refused before TensorFlow), "content" (a readable
-    HDF5 file that is not a loadable Keras model), "model" (a real model, hostile around it)."""
+    """`kind`: "file" (no readable HDF5 inside: refused before TensorFlow); "not_model" (readable
+    HDF5 whose model config describes no Keras model); "broken_model" (a model config, but the
+    file does not load: bad training config, weights or Lambda code); "model" (a real model,
+    hostile around it)."""
 
     name: str
     build: Builder
@@ -477,35 +479,35 @@ CASES: tuple[Case, ...] = (
     Case("unix_socket", unix_socket, "file"),
     Case("symlink_to_device", symlink_to_device, "file"),
     Case("unreadable", unreadable, "file", needs_unprivileged=True),
-    Case("huge_config_not_json", huge_config_not_json, "content"),
-    Case("huge_layer_list", huge_layer_list, "content"),
-    Case("config_json_list", config_json_list, "content"),
-    Case("config_json_number", config_json_number, "content"),
-    Case("config_json_string", config_json_string, "content"),
-    Case("config_json_null", config_json_null, "content"),
-    Case("config_not_json", config_not_json, "content"),
-    Case("config_nested_10000_deep", config_nested_10000_deep, "content"),
-    Case("config_nested_dicts_in_layer", config_nested_dicts_in_layer, "content"),
-    Case("config_not_utf8", config_not_utf8, "content"),
-    Case("config_numeric_attribute", config_numeric_attribute, "content"),
-    Case("config_missing", config_missing, "content"),
-    Case("training_config_not_json", training_config_not_json, "content"),
-    Case("training_config_list", training_config_list, "content"),
-    Case("keras_version_garbage", keras_version_garbage, "content"),
-    Case("layers_not_a_list", layers_not_a_list, "content"),
-    Case("layer_is_a_string", layer_is_a_string, "content"),
-    Case("layer_config_null", layer_config_null, "content"),
-    Case("layer_class_name_number", layer_class_name_number, "content"),
-    Case("unknown_model_class", unknown_model_class, "content"),
-    Case("weights_group_missing", weights_group_missing, "content"),
-    Case("weights_group_is_a_dataset", weights_group_is_a_dataset, "content"),
-    Case("weight_names_dangling", weight_names_dangling, "content"),
-    Case("weight_soft_link_loop", weight_soft_link_loop, "content"),
-    Case("weight_external_link", weight_external_link, "content"),
-    Case("weight_shape_mismatch", weight_shape_mismatch, "content"),
-    Case("lambda_python311_marker", lambda_python311_marker, "content"),
-    Case("lambda_deep_marshal", lambda_deep_marshal, "content"),
-    Case("lambda_not_base64", lambda_not_base64, "content"),
+    Case("huge_config_not_json", huge_config_not_json, "not_model"),
+    Case("huge_layer_list", huge_layer_list, "broken_model"),
+    Case("config_json_list", config_json_list, "not_model"),
+    Case("config_json_number", config_json_number, "not_model"),
+    Case("config_json_string", config_json_string, "not_model"),
+    Case("config_json_null", config_json_null, "not_model"),
+    Case("config_not_json", config_not_json, "not_model"),
+    Case("config_nested_10000_deep", config_nested_10000_deep, "not_model"),
+    Case("config_nested_dicts_in_layer", config_nested_dicts_in_layer, "not_model"),
+    Case("config_not_utf8", config_not_utf8, "not_model"),
+    Case("config_numeric_attribute", config_numeric_attribute, "not_model"),
+    Case("config_missing", config_missing, "not_model"),
+    Case("training_config_not_json", training_config_not_json, "broken_model"),
+    Case("training_config_list", training_config_list, "broken_model"),
+    Case("keras_version_garbage", keras_version_garbage, "broken_model"),
+    Case("layers_not_a_list", layers_not_a_list, "not_model"),
+    Case("layer_is_a_string", layer_is_a_string, "not_model"),
+    Case("layer_config_null", layer_config_null, "not_model"),
+    Case("layer_class_name_number", layer_class_name_number, "not_model"),
+    Case("unknown_model_class", unknown_model_class, "not_model"),
+    Case("weights_group_missing", weights_group_missing, "broken_model"),
+    Case("weights_group_is_a_dataset", weights_group_is_a_dataset, "broken_model"),
+    Case("weight_names_dangling", weight_names_dangling, "broken_model"),
+    Case("weight_soft_link_loop", weight_soft_link_loop, "broken_model"),
+    Case("weight_external_link", weight_external_link, "broken_model"),
+    Case("weight_shape_mismatch", weight_shape_mismatch, "broken_model"),
+    Case("lambda_python311_marker", lambda_python311_marker, "broken_model"),
+    Case("lambda_deep_marshal", lambda_deep_marshal, "broken_model"),
+    Case("lambda_not_base64", lambda_not_base64, "broken_model"),
     Case("lambda_python38_marker", lambda_python38_marker, "model"),
     Case("fingerprint_not_json", fingerprint_not_json, "model"),
     Case("fingerprint_not_utf8", fingerprint_not_utf8, "model"),

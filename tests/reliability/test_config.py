@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.commands import EXAM_MACHINE
+from tests.reliability.commands import EXAM_MACHINE, sync_state
 from tests.reliability.contract import (
     Outputs,
     contract_problems,
@@ -115,7 +115,7 @@ def _project(tmp_path: Path, make_config: Callable[[Path], None]) -> Path:
 def _check(command: str, args: list[str], project: Path) -> None:
     before = snapshot(project)
     done = run_cli(args, cwd=project)
-    outputs = Outputs(state=(project / ".tfbridge",), target=project / EXAM_MACHINE)
+    outputs = Outputs(state=sync_state(project), target=project / EXAM_MACHINE)
     problems = contract_problems(done, {1, 2}, json_output="--json" in args)
     problems += tree_changes(before, snapshot(project), project, outputs, succeeded=False)
     if (project / SCRIPT_RAN).exists():
