@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from tfbridge.errors import EnvironmentFailure
+from tfbridge.errors import EnvironmentFailure, TfbridgeError
 
 _OFFLINE_MARKERS = (
     "failed to fetch",
@@ -49,26 +49,33 @@ def run_uv(args: Sequence[str | Path], *, what: str, cwd: Path | None = None) ->
             "reinstall tfbridge (`pip install tfbridge`), which brings uv",
         ) from None
     if done.returncode != 0:
-        raise EnvironmentFailure(*explain_failure(what, done.stderr))
+        raise explain_failure(what, done.stderr)
     return done.stdout
 
 
-def explain_failure(what: str, stderr: str) -> tuple[str, str]:
-    """(message, hint) for a failed uv run: its `error:` and `cause:` lines, and what to do."""
+def explain_failure(what: str, stderr: str) -> TfbridgeError:
+    """The one-line error for a failed uv run: its `error:` and `cause:` lines, and what to do.
+    Unsatisfiable requirements are the profile's fault (exit 2); anything else is uv, the network
+    or the machine failing (exit 3)."""
     said = uv_said(stderr)
     lowered = said.lower()
+    if "no solution found" in lowered:
+        return TfbridgeError(
+            f"{what} failed: {said}",
+            "the profile's pins cannot be installed together: fix the pip: list of its envs/*.yml",
+        )
     if "hash mismatch" in lowered:
-        return (
+        return EnvironmentFailure(
             f"{what} failed: {said}",
             "the lock's sha256 is not that of the file PyPI serves: restore the lock from git, "
             "or regenerate it with `tfbridge lock`",
         )
     if any(marker in lowered for marker in _OFFLINE_MARKERS):
-        return (
+        return EnvironmentFailure(
             f"{what} failed: PyPI could not be reached ({said})",
             "check the network connection (packages come from PyPI) and run the command again",
         )
-    return (
+    return EnvironmentFailure(
         f"{what} failed: {said}",
         "run `tfbridge doctor`; if the message above persists, report it",
     )

@@ -6,6 +6,7 @@ import pytest
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import parse_wheel_filename
 
+from tfbridge.errors import EXIT_USAGE, TfbridgeError
 from tfbridge.lock import check_lock, read_lock, write_venv_lock
 from tfbridge.profiles import load_profile, profile_names
 
@@ -82,3 +83,18 @@ def test_relocking_with_uv_reproduces_the_committed_pins(tmp_path: Path) -> None
     for name in [*exam.pinned_versions, "protobuf", "keras", "promise"]:
         assert fresh.version_of(name) == committed.version_of(name), name
     assert fresh.path.name == "pylock.exam-linux-64.toml"
+    assert fresh.recorded_digests == fresh.package_digests and fresh.hand_edit is None
+
+
+def test_pins_that_cannot_be_installed_together_are_the_profiles_fault(tmp_path: Path) -> None:
+    """uv's own reason, exit 2 (fix the profile), not exit 3 (the network or uv failing)."""
+    source = load_profile("exam").source.read_text()
+    (tmp_path / "exam.yml").write_text(
+        source.replace("numpy==1.22.4", "numpy==1.22.4\n      - numpy>=1.24")
+    )
+    with pytest.raises(TfbridgeError) as caught:
+        write_venv_lock(load_profile("exam", tmp_path), "linux-64", tmp_path / "locks")
+    assert caught.value.exit_code == EXIT_USAGE
+    assert "No solution found when resolving dependencies" in caught.value.message
+    assert "you require numpy==1.22.4 and numpy>=1.24" in caught.value.message
+    assert not (tmp_path / "locks" / "pylock.exam-linux-64.toml").exists()
