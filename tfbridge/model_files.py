@@ -51,3 +51,9 @@ def _walk(directory: Path) -> tuple[list[Path], list[Path]]:
         if name.lower().endswith(MODEL_SUFFIXES)
     ]
     return sorted(models), sorted(unreadable)
+
+
+def printable_path(path: str | Path) -> str:
+    """A path (or text naming one) that is always valid UTF-8 to print: bytes a file name holds
+    that are not UTF-8 are shown as \\xNN rather than written raw."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

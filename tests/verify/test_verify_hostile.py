@@ -292,3 +292,63 @@ def test_verify_never_hangs_on_a_fifo_given_as_a_slot_model(tmp_path: Path) -> N
     (tmp_path / "tfbridge.toml").write_text('[slots.q1]\nmodel = "q1.h5"\n', encoding="utf-8")
     done = run_tfbridge("verify", "--slot", "q1", "--no-runtime", cwd=tmp_path, timeout=QUICK)
     assert "FIFO" in assert_one_line_error(done, 2)
+
+
+# ------------------------------------------------------------ structures Keras 2.9 cannot load
+
+
+def test_duplicate_layer_names_are_named_once(tmp_path: Path) -> None:
+    config = json.loads(h5py.File(GOOD, "r").attrs["model_config"])
+    layers = config["config"]["layers"]
+    config["config"]["layers"] = layers + [layers[-1]] * 20_000
+    report = static_check(with_config(tmp_path, "many.h5", model_config=json.dumps(config)))
+    assert report.static_load == "never"
+    duplicated = [c for c in report.checks if "is used 20,001 times" in c.message]
+    assert len(duplicated) == 1 and "All layer names should be unique" in duplicated[0].message
+
+
+def test_weights_group_that_is_a_dataset_fails(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.h5"
+    shutil.copy(GOOD, odd)
+    with h5py.File(odd, "r+") as handle:
+        del handle["model_weights"]
+        handle["model_weights"] = np.zeros(3)
+    report = static_check(odd)
+    weights = [c for c in report.checks if c.id == "static.weights"]
+    assert weights[0].status == "fail" and "is a dataset" in weights[0].message
+
+
+def test_a_kernel_whose_shape_contradicts_its_config_fails(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.h5"
+    shutil.copy(GOOD, odd)
+    with h5py.File(odd, "r+") as handle:
+        group = handle["model_weights"]
+        layer = next(
+            (n.decode() if isinstance(n, bytes) else n)
+            for n in group.attrs["layer_names"]
+            if len(group[n].attrs["weight_names"])
+        )
+        names = [
+            w.decode() if isinstance(w, bytes) else w for w in group[layer].attrs["weight_names"]
+        ]
+        kernel = next(name for name in names if "kernel" in name)
+        del group[layer][kernel]
+        group[layer][kernel] = np.zeros((3, 999), dtype="float32")
+    report = static_check(odd)
+    assert report.static_load == "never"
+    assert any("has shape [3, 999]" in c.message for c in report.checks if c.id == "static.weights")
+
+
+def test_lambda_code_that_is_not_base64_fails(tmp_path: Path) -> None:
+    report = static_check(lambda_with(tmp_path, "bad.h5", ["!!! not base64 ~~~", None, None]))
+    assert report.static_load == "never"
+    assert any("not valid base64" in c.message for c in report.checks if c.status == "fail")
+    assert report.runs_code  # never loaded without --trust all the same
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_escaped(tmp_path: Path) -> None:
+    name = os.fsdecode(b"model-\xff.h5")
+    shutil.copy(GOOD, tmp_path / name)
+    done = run_tfbridge("verify", tmp_path, "--no-runtime", timeout=QUICK)
+    assert done.returncode == 0, done.stderr
+    assert "model-\\xff.h5" in done.stdout

@@ -9,6 +9,7 @@ import typer
 
 from tfbridge.cli.app import app
 from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
     from tfbridge.runtime import FingerprintOutcome
@@ -94,7 +95,9 @@ def _render(outcomes: list[FingerprintOutcome]) -> None:
     table = Table("model", "status", "fingerprint or error")
     for outcome in outcomes:
         detail = str(outcome.path) if outcome.ok else str(outcome.error)
-        table.add_row(str(outcome.model), "ok" if outcome.ok else "fail", detail)
+        table.add_row(
+            printable_path(outcome.model), "ok" if outcome.ok else "fail", printable_path(detail)
+        )
     console().print(table)
     failed = sum(not outcome.ok for outcome in outcomes)
     console().print(f"{len(outcomes) - failed} fingerprinted, {failed} failed", markup=False)

@@ -9,6 +9,7 @@ import typer
 
 from tfbridge.cli.app import app
 from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
     from tfbridge.contract import Contract
@@ -102,7 +103,7 @@ def verify(
         first = report.models[0]
         reason = next((c.message for c in first.checks if c.id == "static.file"), "unreadable")
         raise TfbridgeError(
-            f"{first.path}: {reason}",
+            f"{printable_path(first.path)}: {reason}",
             "give the path of a Keras .h5 model (what `model.save('m.h5')` writes)",
         )
     if json_output:
@@ -170,7 +171,8 @@ def _render(report: VerifyReport, quiet: bool) -> None:
         if not quiet:
             out.print(_table(model))
         else:
-            out.print(f"{model.verdict.upper():5} {model.path}{_static_only(model)}", markup=False)
+            shown = printable_path(model.path)
+            out.print(f"{model.verdict.upper():5} {shown}{_static_only(model)}", markup=False)
     counts = {v: sum(1 for m in report.models if m.verdict == v) for v in ("pass", "warn", "fail")}
     out.print(
         f"{len(report.models)} model(s): {counts['pass']} pass, {counts['warn']} warn, "
@@ -184,7 +186,7 @@ def _table(model: ModelReport) -> object:
 
     writer = f" (saved by Keras {model.keras_version})" if model.keras_version else ""
     table = Table(
-        title=f"{model.path}: {model.verdict.upper()}{_static_only(model)}{writer}",
+        title=_plain(f"{model.path}: {model.verdict.upper()}{_static_only(model)}{writer}"),
         title_justify="left",
         show_lines=False,
         expand=False,
@@ -210,4 +212,4 @@ def _static_only(model: ModelReport) -> str:
 def _plain(text: str) -> str:
     from rich.markup import escape
 
-    return escape(text)
+    return escape(printable_path(text))

@@ -152,7 +152,12 @@ def _read_open_file(path: Path, handle: Any) -> SavedFile:
     saved.training_config = _json(saved, training_config, "training_config")
     group = handle.get("model_weights")
     saved.has_weights_group = group is not None
-    saved.layer_weights = {} if group is None else _weights(saved, group)
+    if group is not None and not hasattr(group, "keys"):
+        saved.weights_problem = (
+            "`model_weights` is a dataset, not the group of weights Keras writes"
+        )
+    elif group is not None:
+        saved.layer_weights = _weights(saved, group)
     saved.has_optimizer_weights = "optimizer_weights" in handle
     return saved
 

@@ -7,6 +7,7 @@ where the real 2.9 constructor would raise. Never imports TensorFlow, never runs
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from tfbridge.verify.findings import (
@@ -94,6 +95,7 @@ class ModelConfigEmulator:
         if not isinstance(layers, list):
             self._fail("model", where, "Sequential config has no `layers` list", FIX_CONVERT)
             return
+        self._unique_names(layers, where)
         for layer in layers:
             self.layer(layer, where)
 
@@ -108,10 +110,28 @@ class ModelConfigEmulator:
         if not isinstance(config["layers"], list):
             self._fail("model", where, "its `layers` is not a list", FIX_CONVERT)
             return
+        self._unique_names(config["layers"], where)
         for layer in config["layers"]:
             self.layer(layer, where)
             if isinstance(layer, dict):
                 self._inbound_nodes(layer.get("inbound_nodes"), where)
+
+    def _unique_names(self, layers: list[Any], where: str) -> None:
+        """Keras 2.9 builds the model's graph only when every layer name in it is unique."""
+        counts = Counter(
+            str(layer["config"]["name"])
+            for layer in layers
+            if isinstance(layer, dict)
+            and isinstance(layer.get("config"), dict)
+            and "name" in layer["config"]
+        )
+        for name, count in counts.items():
+            if count > 1:
+                text = (
+                    f"the layer name '{name}' is used {count:,} times: Keras 2.9 fails with "
+                    "'All layer names should be unique'"
+                )
+                self._fail("model", where, text, FIX_SAVE_H5)
 
     def _inbound_nodes(self, nodes: Any, where: str) -> None:
         if not isinstance(nodes, list):

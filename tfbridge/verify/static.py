@@ -22,6 +22,7 @@ from tfbridge.verify.knowledge import load_knowledge
 from tfbridge.verify.model_config import ModelConfigEmulator
 from tfbridge.verify.result import Check, LoadOutcome, ModelReport, Verdict
 from tfbridge.verify.training_config import TrainingConfigEmulator
+from tfbridge.verify.weights_check import weight_shape_findings
 
 NEVER_STAGES = ("file", "model", "weights")
 STATIC_ERROR_CHECK = "static.error"
@@ -186,6 +187,7 @@ def _emulate(saved: SavedFile) -> list[Finding]:
             )
         )
     findings.append(_weights_finding(saved))
+    findings.extend(weight_shape_findings(saved.model_config, saved.layer_weights))
     return findings
 
 
