@@ -131,7 +131,7 @@ def test_convert_fixture(
             assert "(Lambda)" in reasons and "Python 3." in reasons, reasons
             assert "metal" in refused.value.hint
     else:
-        report = convert(source, output)
+        report = convert(source, output, check_parity=False)  # checked below, against each saver
         assert report.output == output
         result = exam_worker.predict_probes(output, compile=True)
         assert result.load.ok, f"TF 2.9 cannot load the converted {fixture}: {result.load.error}"

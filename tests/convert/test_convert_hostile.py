@@ -221,7 +221,7 @@ def test_training_config_not_json_is_refused_unless_dropped(tmp_path: Path) -> N
     source = with_attr(SOURCE, tmp_path / "in", "training_config", "optimizer=adam")
     line = assert_refused_cleanly(source, tmp_path, 2, expect="training_config")
     assert "--drop-optimizer" in line
-    done = convert_cli(source, "-o", tmp_path / "out.h5", "--drop-optimizer")
+    done = convert_cli(source, "-o", tmp_path / "out.h5", "--drop-optimizer", "--no-parity")
     assert done.returncode == 0, done.stderr
     with h5py.File(tmp_path / "out.h5", "r") as handle:
         assert "training_config" not in handle.attrs
@@ -351,7 +351,7 @@ def test_temp_of_a_killed_convert_is_removed_and_a_live_ones_kept(tmp_path: Path
     stale.write_bytes(b"half-written by a convert killed with -9")
     live = tmp_path / f".out.h5.{os.getpid()}.tmp"
     live.write_bytes(b"being written right now by another convert")
-    done = convert_cli(SEQUENTIAL, "-o", tmp_path / "out.h5")
+    done = convert_cli(SEQUENTIAL, "-o", tmp_path / "out.h5", "--no-parity")
     assert done.returncode == 0, done.stderr
     assert not stale.exists() and live.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
@@ -390,6 +390,8 @@ def test_json_refusal_carries_the_error_object(tmp_path: Path) -> None:
 
 
 def test_json_success_is_one_object(tmp_path: Path) -> None:
-    done = convert_cli(SEQUENTIAL, "-o", tmp_path / "out.h5", "--json")
+    done = convert_cli(SEQUENTIAL, "-o", tmp_path / "out.h5", "--json", "--no-parity")
     assert done.returncode == 0, done.stderr
-    assert only_json_object(done.stdout)["output"] == str(tmp_path / "out.h5")
+    report = only_json_object(done.stdout)
+    assert report["output"] == str(tmp_path / "out.h5") and report["converted"] is True
+    assert report["parity"] == {"status": "unchecked", "detail": "not asked for (--no-parity)"}

@@ -33,6 +33,23 @@ DropOptimizerOption = Annotated[
         ),
     ),
 ]
+ReferencePythonOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--reference-python",
+        help=(
+            "The Python of the environment that saved the model: fingerprints the original "
+            "there first when it has no fingerprint, so the output's predictions can be checked."
+        ),
+    ),
+]
+NoParityOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-parity",
+        help="Skip loading the output in the exam runtime to compare its predictions.",
+    ),
+]
 
 
 @app.command()
@@ -40,19 +57,29 @@ def convert(
     source: SourceArgument,
     output: OutputOption = None,
     drop_optimizer: DropOptimizerOption = False,
+    reference_python: ReferencePythonOption = None,
+    no_parity: NoParityOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Write a copy of a Keras 2.10+/3 .h5 model that TensorFlow 2.9 loads with compile=True.
 
-    Exits 1 (writing nothing) when the model cannot be converted faithfully: custom classes,
-    Lambda code from another Python, layers Keras 2.9 lacks.
+    Then loads the output in the exam runtime and compares its predictions with the original's
+    fingerprint; says "parity unchecked" and why when it cannot. Exits 1 (leaving no output)
+    when the model cannot be converted faithfully: custom classes, Lambda code from another
+    Python, layers Keras 2.9 lacks or whose meaning changed, predictions that differ.
     """
     from tfbridge.convert import ConversionRefused
     from tfbridge.convert import convert as convert_model
 
     try:
-        report = convert_model(source, output, drop_optimizer=drop_optimizer)
+        report = convert_model(
+            source,
+            output,
+            drop_optimizer=drop_optimizer,
+            check_parity=not no_parity,
+            reference_python=reference_python,
+        )
     except ConversionRefused as refused:
         if json_output:  # the one JSON object; the error line on stderr comes from main
             print_json(_refusal_json(refused))
@@ -78,6 +105,11 @@ def _render(report: ConversionReport, quiet: bool) -> None:
     out.print(
         f"wrote {report.output} (from Keras {report.source_keras_version or '?'})", markup=False
     )
+    if report.parity is not None:
+        if report.parity.status == "pass":
+            out.print(f"  parity checked in TF 2.9: {report.parity.detail}", markup=False)
+        else:
+            out.print(f"  parity unchecked: {report.parity.detail}", markup=False, soft_wrap=True)
     if quiet:
         return
     if report.fingerprint:

@@ -4,6 +4,15 @@ Importing this package does not import h5py or numpy; converting does.
 """
 
 from tfbridge.convert.converter import convert, default_output
-from tfbridge.convert.report import ConversionRefused, ConversionReport, Dropped
+from tfbridge.convert.parity import ParityMismatch
+from tfbridge.convert.report import ConversionRefused, ConversionReport, Dropped, ParityCheck
 
-__all__ = ["ConversionRefused", "ConversionReport", "Dropped", "convert", "default_output"]
+__all__ = [
+    "ConversionRefused",
+    "ConversionReport",
+    "Dropped",
+    "ParityCheck",
+    "ParityMismatch",
+    "convert",
+    "default_output",
+]

@@ -16,7 +16,15 @@ from typing import Any
 
 from tfbridge.convert.h5attrs import read_text_attr
 from tfbridge.convert.layers import ConfigRewriter
-from tfbridge.convert.report import RETRAIN_HINT, ConversionRefused, ConversionReport, Notes
+from tfbridge.convert.parity import check_parity as prove_parity
+from tfbridge.convert.parity import reference_fingerprint
+from tfbridge.convert.report import (
+    RETRAIN_HINT,
+    ConversionRefused,
+    ConversionReport,
+    Notes,
+    ParityCheck,
+)
 from tfbridge.convert.rules import load_rules
 from tfbridge.convert.structure import (
     MODEL_CLASSES,
@@ -59,9 +67,18 @@ def default_output(source: Path) -> Path:
 
 
 def convert(
-    source: Path, output: Path | None = None, *, drop_optimizer: bool = False
+    source: Path,
+    output: Path | None = None,
+    *,
+    drop_optimizer: bool = False,
+    check_parity: bool = True,
+    reference_python: Path | None = None,
 ) -> ConversionReport:
     """Convert `source` into Keras 2.9's dialect at `output` (default `<stem>.tf29.h5`).
+
+    With `check_parity` (the default) the output is loaded in the exam runtime and compared with
+    the original's fingerprint (made first with `reference_python` when there is none); a file
+    that does not load or predicts otherwise is removed (ParityMismatch, exit 1).
 
     Raises ConversionRefused (exit 1) listing every reason when the model cannot be converted
     faithfully, and TfbridgeError (exit 2) when the input is not a readable full-model `.h5` or
@@ -74,9 +91,18 @@ def convert(
     read_fingerprint(source)  # an unreadable fingerprint stops us before anything is written
     with _open_model_file(source) as model_file:
         plan = _plan(model_file, source, drop_optimizer)
+        no_reference = None
+        if check_parity and reference_python is not None:
+            no_reference = reference_fingerprint(source, Path(reference_python))
         _write(model_file, output, plan)
     try:
         fingerprint = _carry_fingerprint(source, output)
+        if not check_parity:
+            parity = ParityCheck("unchecked", "not asked for (--no-parity)")
+        elif no_reference is not None:
+            parity = ParityCheck("unchecked", no_reference)
+        else:
+            parity = prove_parity(source, output, fingerprint)
     except BaseException:
         _remove_output(output)
         raise
@@ -87,6 +113,7 @@ def convert(
         changes=plan.notes.changes,
         dropped=plan.notes.dropped,
         fingerprint=fingerprint,
+        parity=parity,
     )
 
 
@@ -97,7 +124,9 @@ def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
     original_training = None if drop_optimizer else _training_config(model_file, source)
     check_weights(model_file)
     rules = load_rules()
-    model_config = ConfigRewriter(rules, notes).model(original_model_config)
+    saved_by_keras3 = (keras_version or "").startswith("3.")
+    rewriter = ConfigRewriter(rules, notes, saved_by_keras3=saved_by_keras3)
+    model_config = rewriter.model(original_model_config)
     training_config = None
     if original_training is not None:
         training_config = TrainingConfigRewriter(rules, notes).rewrite(original_training)

@@ -18,10 +18,12 @@ Json = dict[str, Any]
 class ConfigRewriter:
     """Rewrites serialized layers and models from their newer dialect; reports into `notes`."""
 
-    def __init__(self, rules: Rules, notes: Notes) -> None:
+    def __init__(self, rules: Rules, notes: Notes, *, saved_by_keras3: bool = False) -> None:
         self.rules = rules
         self.knowledge = rules.knowledge
         self.notes = notes
+        # Keras 3 kept some names but changed what they compute; older savers mean what 2.9 does.
+        self.saved_by_keras3 = saved_by_keras3
 
     # -- layers -------------------------------------------------------------------------------
 
@@ -40,7 +42,14 @@ class ConfigRewriter:
             return out
         if class_name == "Lambda":
             check_lambda(config, where, self.notes)
+        changed = (
+            self.rules.keras3_layer_change(class_name, config) if self.saved_by_keras3 else None
+        )
+        if changed:
+            self.notes.refuse(f"{where}: {changed}", REPLACE_HINT)
         out["config"] = self._layer_args(class_name, config, where)
+        self._lookup_dtype(class_name, out["config"], where)
+        self._complete_args(class_name, out["config"], where)
         return out
 
     def _known_layer_class(self, serialized: Json, class_name: str, where: str) -> bool:
@@ -73,7 +82,9 @@ class ConfigRewriter:
                 self.notes.change(f"{class_name}: `{arg}` renamed to `{renamed[arg]}`")
             elif arg in accepted or not raises:
                 out[arg] = self._arg_value(arg, value, where)
-            elif self.rules.is_neutral_layer_arg(arg, value):
+            elif self.rules.is_neutral_layer_arg(arg, value) or self.rules.is_neutral_in_context(
+                arg, config
+            ):
                 self.notes.drop(where, arg, value, "none")
             elif self.rules.is_inference_inactive(class_name):
                 self.notes.drop(where, arg, value, "training")
@@ -98,6 +109,29 @@ class ConfigRewriter:
             if arg.endswith("_" + category):
                 return self._training_only_object(category, arg, value, where)
         return value
+
+    def _complete_args(self, class_name: str, config: Json, where: str) -> None:
+        """Arguments 2.9 requires that newer Keras leaves out; ones that 2.9 refuses as a pair."""
+        for arg, value in self.rules.added_layer_args(class_name).items():
+            if arg not in config:
+                config[arg] = value
+                self.notes.change(f"{class_name}: `{arg}={value!r}` added, as Keras 2.9 needs it")
+        for arg, other in self.rules.redundant_layer_args(class_name).items():
+            if config.get(arg) is not None and config.get(other) is not None:
+                self.notes.drop(where, arg, config.pop(arg), "none")
+
+    def _lookup_dtype(self, class_name: str, config: Json, where: str) -> None:
+        """Keras 3 writes a lookup's float compute dtype where 2.9 wants its int output dtype."""
+        int_dtype = self.rules.lookup_int_dtype(class_name)
+        dtype = config.get("dtype")
+        if int_dtype is None or config.get("output_mode", "int") != "int":
+            return
+        if isinstance(dtype, str) and dtype.startswith(("float", "bfloat")):
+            config["dtype"] = int_dtype
+            self.notes.change(
+                f"{where}: dtype {dtype!r} (Keras 3's compute dtype) written as its output "
+                f"dtype {int_dtype!r}, which Keras 2.9 requires with output_mode='int'"
+            )
 
     # -- values -------------------------------------------------------------------------------
 
@@ -126,6 +160,15 @@ class ConfigRewriter:
                 value = name
             elif self.knowledge.resolve("activation", str(value.get("class_name"))) is not None:
                 return self._strip_serialization_keys(value)
+        if isinstance(value, str):
+            changed = self.rules.keras3_activation_change(value) if self.saved_by_keras3 else None
+            if changed:
+                self.notes.refuse(f"{where} uses `{value}`: {changed}", REPLACE_HINT)
+                return value
+            renamed = self.rules.renamed_activation(value)
+            if renamed is not None:
+                self.notes.change(f"activation `{value}` written as Keras 2.9's `{renamed}`")
+                value = renamed
         if isinstance(value, str) and self.knowledge.resolve("activation", value) is not None:
             return value
         self.notes.refuse(
@@ -193,7 +236,8 @@ class ConfigRewriter:
         converted = []
         for node in nodes:
             if is_keras3_node(node):
-                legacy, problem = keras3_node_to_legacy(node, nested_models)
+                positional = self.rules.positional_call_args(str(entry.get("class_name")))
+                legacy, problem = keras3_node_to_legacy(node, nested_models, positional)
                 if problem:
                     self.notes.refuse(f"layer `{entry.get('name')}` {problem}")
                 converted.append(legacy)

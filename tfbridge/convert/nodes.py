@@ -29,19 +29,24 @@ def _history(tensor: dict[str, Any], nested_models: set[str]) -> list[Any]:
     return [layer, node_index, tensor_index]
 
 
-def _kwargs(kwargs: dict[str, Any], nested_models: set[str]) -> dict[str, Any]:
-    def convert(value: Any) -> Any:
-        if _is_tensor(value):
-            return _history(value, nested_models)
-        if isinstance(value, list):
-            return [convert(item) for item in value]
-        if isinstance(value, dict):
-            return {key: convert(item) for key, item in value.items()}
-        return value
+def _tensors_as_history(value: Any, nested_models: set[str]) -> Any:
+    if _is_tensor(value):
+        return _history(value, nested_models)
+    if isinstance(value, list):
+        return [_tensors_as_history(item, nested_models) for item in value]
+    if isinstance(value, dict):
+        return {key: _tensors_as_history(item, nested_models) for key, item in value.items()}
+    return value
 
+
+def _kwargs(kwargs: dict[str, Any], nested_models: set[str]) -> dict[str, Any]:
     # Keras 3 records `mask=None` on calls of layers whose Keras 2.9 `call` has no `mask`
     # parameter (BatchNormalization); None is every layer's default, so leave it out.
-    return {key: convert(value) for key, value in kwargs.items() if not _no_mask(key, value)}
+    return {
+        key: _tensors_as_history(value, nested_models)
+        for key, value in kwargs.items()
+        if not _no_mask(key, value)
+    }
 
 
 def _no_mask(key: str, value: Any) -> bool:
@@ -51,11 +56,22 @@ def _no_mask(key: str, value: Any) -> bool:
 
 
 def keras3_node_to_legacy(
-    node: dict[str, Any], nested_models: set[str]
+    node: dict[str, Any], nested_models: set[str], positional_names: list[str] | None = None
 ) -> tuple[list[list[Any]], str | None]:
-    """One Keras 3 call as Keras 2.9 node data, and a problem that blocks it (or None)."""
+    """One Keras 3 call as Keras 2.9 node data, and a problem that blocks it (or None).
+
+    Keras 2.9 holds one positional input per call; `positional_names` (the layer's `call`
+    parameters) lets the others go by name into the kwargs, as Keras 2.9 writes them.
+    """
     args = node.get("args", [])
     kwargs = _kwargs(node.get("kwargs", {}) or {}, nested_models)
+    names = positional_names or []
+    if len(args) > 1 and len(args) <= len(names):
+        for name, value in zip(names[1:], args[1:], strict=False):
+            if name in kwargs:
+                return [], f"is called with `{name}` both by position and by name"
+            kwargs[name] = _tensors_as_history(value, nested_models)
+        args = args[:1]
     if len(args) != 1:
         return [], f"is called with {len(args)} positional inputs; Keras 2.9 configs hold one"
     first = args[0]

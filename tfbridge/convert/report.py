@@ -12,6 +12,8 @@ from tfbridge.errors import EXIT_FAILED, TfbridgeError
 # (optimizer, loss, regularizers, augmentation). Nothing that changes predictions is ever dropped.
 Effect = Literal["none", "training"]
 
+ParityStatus = Literal["pass", "unchecked"]
+
 RETRAIN_HINT = (
     "retrain in the `metal` profile (Python 3.8, tensorflow-macos 2.9), "
     "whose saved models the exam loads"
@@ -28,6 +30,15 @@ class Dropped:
     effect: Effect
 
 
+@dataclass(frozen=True)
+class ParityCheck:
+    """`pass`: TF 2.9 loaded the output with compile=True and predicts what the original did;
+    `unchecked`: why that could not be shown. A mismatch is never a ParityCheck: it raises."""
+
+    status: ParityStatus
+    detail: str
+
+
 @dataclass
 class ConversionReport:
     source: Path
@@ -36,6 +47,8 @@ class ConversionReport:
     changes: list[str] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     fingerprint: Path | None = None  # the source's reference outputs, carried to the output
+    parity: ParityCheck | None = None  # the output checked in the exam runtime, or why not
+    converted: bool = True
 
     @property
     def changed(self) -> bool:

@@ -32,6 +32,54 @@ class Rules:
     def is_neutral_layer_arg(self, name: str, value: Any) -> bool:
         return value is None or _listed(self.data["neutral_layer_args"].get(name), value)
 
+    def is_neutral_in_context(self, name: str, layer_config: dict[str, Any]) -> bool:
+        """True when `name` does nothing given the layer's other arguments (e.g. fill_mode while
+        pad_to_aspect_ratio is false)."""
+        conditions = self.data["neutral_layer_args_when"].get(name)
+        if not isinstance(conditions, dict):
+            return False
+        return all(_listed(values, layer_config.get(other)) for other, values in conditions.items())
+
+    def renamed_activation(self, name: str) -> str | None:
+        renamed = self.data["renamed_activations"].get(name)
+        return renamed if isinstance(renamed, str) and not name.startswith("_") else None
+
+    def keras3_activation_change(self, name: str) -> str | None:
+        """Why Keras 3's activation `name` computes something else than 2.9's, or None."""
+        why = self.data["keras3_changed_activations"].get(name)
+        return why if isinstance(why, str) and not name.startswith("_") else None
+
+    def keras3_layer_change(self, class_name: str, config: dict[str, Any]) -> str | None:
+        """Why a Keras 3 layer of this class and config predicts otherwise in 2.9, or None."""
+        rule = self.data["keras3_changed_layers"].get(class_name)
+        if not isinstance(rule, dict):
+            return None
+        when: dict[str, list[Any]] = rule["when"]
+        if all(_listed(values, config.get(arg)) for arg, values in when.items()):
+            return str(rule["why"])
+        return None
+
+    def lookup_int_dtype(self, class_name: str) -> str | None:
+        rule = self.data["lookup_int_dtype"]
+        return str(rule["dtype"]) if class_name in rule["classes"] else None
+
+    def added_layer_args(self, class_name: str) -> dict[str, Any]:
+        added: dict[str, Any] = self.data["added_layer_args"].get(class_name, {})
+        return added if not class_name.startswith("_") else {}
+
+    def redundant_layer_args(self, class_name: str) -> dict[str, str]:
+        """{argument: the argument that makes it redundant once set}."""
+        redundant: dict[str, str] = self.data["redundant_layer_args"].get(class_name, {})
+        return redundant if not class_name.startswith("_") else {}
+
+    def positional_call_args(self, class_name: str) -> list[str]:
+        names: list[str] = self.data["positional_call_args"].get(class_name, [])
+        return names if not class_name.startswith("_") else []
+
+    def optimizer_wrapper(self, class_name: str) -> dict[str, Any] | None:
+        wrapper = self.data["optimizers"]["wrappers"].get(class_name)
+        return wrapper if isinstance(wrapper, dict) and not class_name.startswith("_") else None
+
     def is_inference_inactive(self, class_name: str) -> bool:
         return class_name in self.data["inference_inactive_layers"]
 

@@ -51,6 +51,9 @@ class TrainingConfigRewriter:
             return serialized
         original = str(serialized["class_name"])
         name = original.removeprefix("Custom>")
+        wrapper = self.rules.optimizer_wrapper(name)
+        if wrapper is not None:
+            return self._wrapping_optimizer(original, wrapper, serialized)
         target = self._optimizer_target(name)
         if target is None:
             self.notes.refuse(
@@ -76,6 +79,30 @@ class TrainingConfigRewriter:
             else:
                 kept[arg] = value
         return {"class_name": target_name, "config": kept}
+
+    def _wrapping_optimizer(self, original: str, wrapper: Json, serialized: Json) -> Json:
+        """An optimizer wrapping another (LossScaleOptimizer): the inner one rewritten as usual."""
+        target, inner_key, fixed = wrapper["target"], wrapper["inner"], wrapper["fixed"]
+        known = self.knowledge.resolve("optimizer", target)
+        config = serialized.get("config") or {}
+        if known is None or inner_key not in config:
+            self.notes.refuse(
+                f"the optimizer `{original}` has no Keras 2.9 equivalent", DROP_OPTIMIZER_HINT
+            )
+            return serialized
+        kept: Json = {inner_key: self.optimizer(config[inner_key]), **fixed}
+        where = f"optimizer {original}"
+        for arg, value in config.items():
+            if arg == inner_key or arg in fixed:
+                continue
+            if arg in known.args:
+                kept[arg] = value
+            else:
+                neutral = arg == "name" or self.rules.is_neutral_optimizer_arg(arg, value, config)
+                self.notes.drop(where, arg, value, "none" if neutral else "training")
+        if target != original:
+            self.notes.change(f"optimizer `{original}` written as Keras 2.9's `{target}`")
+        return {"class_name": target, "config": kept}
 
     def _optimizer_target(self, name: str) -> tuple[str, frozenset[str]] | None:
         mapped = self.rules.mapped_optimizer(name.lower())
