@@ -22,19 +22,24 @@ class Command:
     argv: Callable[[Path, Path], list[str]]  # (input, root) -> arguments after `tfbridge`
     outputs: Callable[[Path, Path], Outputs]
     json_output: bool = False
-    # Problems particular to this command, from its output: (finished process) -> lines.
-    own_problems: Callable[[subprocess.CompletedProcess[str]], list[str]] | None = None
+    # Problems particular to this command: (finished process, case, input) -> lines.
+    own_problems: Callable[[subprocess.CompletedProcess[str], Case, Path], list[str]] | None = None
 
 
-def _good_model_still_passes(done: subprocess.CompletedProcess[str]) -> list[str]:
-    """In a batch, the good model beside the hostile one gets its own verdict: pass."""
+def _each_model_its_verdict(
+    done: subprocess.CompletedProcess[str], case: Case, model: Path
+) -> list[str]:
+    """In a batch, the good model beside the hostile one passes, and a non-model fails."""
     try:
-        models = json.loads(done.stdout)["models"]
-        verdicts = {model["path"]: model["verdict"] for model in models}
+        verdicts = {str(m["path"]): m["verdict"] for m in json.loads(done.stdout)["models"]}
     except (ValueError, KeyError, TypeError):
         return ["no per-model report, so the good model got no verdict"]
-    verdict = verdicts.get(str(GOOD_MODEL))
-    return [] if verdict == "pass" else [f"the good model beside it got {verdict!r}, not 'pass'"]
+    problems = []
+    if verdicts.get(str(GOOD_MODEL)) != "pass":
+        problems.append(f"the good model beside it got {verdicts.get(str(GOOD_MODEL))!r}")
+    if not case.is_model and verdicts.get(str(model)) != "fail":
+        problems.append(f"the hostile input got {verdicts.get(str(model))!r}, not 'fail'")
+    return problems
 
 
 def _no_outputs(model: Path, root: Path) -> Outputs:
@@ -75,11 +80,11 @@ STATIC_COMMANDS = (
         json_output=True,
     ),
     Command(
-        "verify --json good+hostile",
+        "verify --json with a good model",
         lambda model, root: ["verify", "--no-runtime", "--json", str(GOOD_MODEL), str(model)],
         _no_outputs,
         json_output=True,
-        own_problems=_good_model_still_passes,
+        own_problems=_each_model_its_verdict,
     ),
     Command("convert", lambda model, root: ["convert", str(model)], _converted_beside),
     Command(

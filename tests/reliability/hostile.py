@@ -53,6 +53,9 @@ class Case:
     kind: Kind
     # Root ignores file modes; this case runs the command without CAP_DAC_OVERRIDE.
     needs_unprivileged: bool = False
+    # A readable regular file (else a FIFO, link loop, folder, ...: refused as a path, so a
+    # command may refuse a whole batch that holds it).
+    plain: bool = True
 
     @property
     def is_model(self) -> bool:
@@ -471,14 +474,14 @@ CASES: tuple[Case, ...] = (
     Case("keras_zip", keras_zip, "file"),
     Case("keras_zip_named_h5", keras_zip_named_h5, "file"),
     Case("junk_zip", junk_zip, "file"),
-    Case("saved_model_directory", saved_model_directory, "file"),
-    Case("fifo", fifo, "file"),
-    Case("symlink_loop", symlink_loop, "file"),
-    Case("dangling_symlink", dangling_symlink, "file"),
-    Case("directory_named_h5", directory_named_h5, "file"),
-    Case("unix_socket", unix_socket, "file"),
-    Case("symlink_to_device", symlink_to_device, "file"),
-    Case("unreadable", unreadable, "file", needs_unprivileged=True),
+    Case("saved_model_directory", saved_model_directory, "file", plain=False),
+    Case("fifo", fifo, "file", plain=False),
+    Case("symlink_loop", symlink_loop, "file", plain=False),
+    Case("dangling_symlink", dangling_symlink, "file", plain=False),
+    Case("directory_named_h5", directory_named_h5, "file", plain=False),
+    Case("unix_socket", unix_socket, "file", plain=False),
+    Case("symlink_to_device", symlink_to_device, "file", plain=False),
+    Case("unreadable", unreadable, "file", needs_unprivileged=True, plain=False),
     Case("huge_config_not_json", huge_config_not_json, "not_model"),
     Case("huge_layer_list", huge_layer_list, "broken_model"),
     Case("config_json_list", config_json_list, "not_model"),

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from tests.reliability.commands import EXAM_MACHINE, sync_state
+from tests.reliability.parallel import result_of, run_selected_in_parallel
 from tests.reliability.contract import (
     Outputs,
     contract_problems,
@@ -126,25 +128,51 @@ def _check(command: str, args: list[str], project: Path) -> None:
     )
 
 
+TRAIN_WITH_SYNC = ["train", "train.py", "--sync", "--profile", "exam", "--json"]
+
+
+@pytest.fixture(scope="module")
+def runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Future[object]]]:
+    def reader(command: str, config: str) -> None:
+        make = {**UNREADABLE_CONFIGS, **BAD_SLOT_MODELS}[config]
+        _check(command, READERS[command], _project(tmp_path_factory.mktemp(config), make))
+
+    def train_with_sync(config: str) -> None:
+        project = _project(tmp_path_factory.mktemp(config), UNREADABLE_CONFIGS[config])
+        _check("train --sync", TRAIN_WITH_SYNC, project)
+
+    yield from run_selected_in_parallel(
+        request,
+        {
+            test_a_config_that_cannot_be_read_is_one_error.__name__: reader,
+            test_train_with_sync_stops_before_the_script_on_a_config_that_cannot_be_read.__name__: (
+                train_with_sync
+            ),
+            test_a_slot_model_that_is_not_a_model_file_is_refused.__name__: reader,
+        },
+    )
+
+
 @pytest.mark.parametrize("config", sorted(UNREADABLE_CONFIGS))
 @pytest.mark.parametrize("command", sorted(READERS))
 def test_a_config_that_cannot_be_read_is_one_error(
-    command: str, config: str, tmp_path: Path
+    command: str, config: str, runs: dict[str, Future[object]], request: pytest.FixtureRequest
 ) -> None:
-    _check(command, READERS[command], _project(tmp_path, UNREADABLE_CONFIGS[config]))
+    result_of(runs, request)
 
 
 @pytest.mark.parametrize("config", sorted(UNREADABLE_CONFIGS))
 def test_train_with_sync_stops_before_the_script_on_a_config_that_cannot_be_read(
-    config: str, tmp_path: Path
+    config: str, runs: dict[str, Future[object]], request: pytest.FixtureRequest
 ) -> None:
-    args = ["train", "train.py", "--sync", "--profile", "exam", "--json"]
-    _check("train --sync", args, _project(tmp_path, UNREADABLE_CONFIGS[config]))
+    result_of(runs, request)
 
 
 @pytest.mark.parametrize("config", sorted(BAD_SLOT_MODELS))
 @pytest.mark.parametrize("command", ["verify --slot"])
 def test_a_slot_model_that_is_not_a_model_file_is_refused(
-    command: str, config: str, tmp_path: Path
+    command: str, config: str, runs: dict[str, Future[object]], request: pytest.FixtureRequest
 ) -> None:
-    _check(command, READERS[command], _project(tmp_path, BAD_SLOT_MODELS[config]))
+    result_of(runs, request)

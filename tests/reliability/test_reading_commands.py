@@ -1,20 +1,18 @@
 """Every reading command on every hostile input keeps the contract (see contract.py).
 
-verify and convert run static-only and per input. fingerprint and sync need the exam runtime:
-per input for the file-level cases (refused before TensorFlow starts), and in one batch call for
-the cases that are readable HDF5 (each would otherwise cost a TensorFlow start), checking each
-model's own outcome in the batch's JSON.
+Per input, in parallel: verify and convert (static), and fingerprint and sync on the inputs that
+are not plain files (FIFOs, link loops, folders...: refused as paths). The plain files go to
+fingerprint and sync in batch calls (each single call would start TensorFlow), and every input to
+one `verify` in the exam runtime; each model's own outcome in a batch is checked in its JSON.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -29,8 +27,10 @@ from tests.reliability.commands import (
     sync_state,
     write_sync_config,
 )
+from tests.reliability.parallel import result_of, run_selected_in_parallel
 from tests.reliability.contract import (
     Outputs,
+    Tree,
     contract_problems,
     first_line,
     markers,
@@ -40,8 +40,8 @@ from tests.reliability.contract import (
 )
 from tests.reliability.hostile import CASES, GOOD_MODEL, Case
 
-FILE_CASES = [case for case in CASES if case.kind == "file"]
-HDF5_CASES = [case for case in CASES if case.kind != "file"]
+PATH_CASES = [case for case in CASES if not case.plain]
+PLAIN_CASES = [case for case in CASES if case.plain]
 
 
 def _ids(case: Case) -> str:
@@ -65,7 +65,7 @@ def _run_and_check(
     problems += tree_changes(before, after, root, outputs, succeeded=done.returncode == 0)
     problems += [f"model code ran: the marker {marker} appeared" for marker in markers(root)]
     if command.own_problems is not None:
-        problems += command.own_problems(done)
+        problems += command.own_problems(done, case, model)
     assert not problems, _report(command.name, case.name, done, problems)
     return done
 
@@ -80,73 +80,69 @@ def _report(
 
 
 @pytest.fixture(scope="module")
-def static_runs(
+def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[tuple[str, str], Future[object]]]:
-    """The selected static runs, started together on all cores: each is a short process, and
-    one at a time the matrix would take minutes. Each test then checks its own run."""
-    static = test_static_command_keeps_the_contract.__name__
-    selected = [i.callspec.params for i in request.session.items if i.originalname == static]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        runs = {
-            (params["command"].name, params["case"].name): pool.submit(
-                _build_run_and_check, params["command"], params["case"], tmp_path_factory
-            )
-            for params in selected
-        }
-        yield runs
-        for run in runs.values():
-            run.cancel()
+) -> Iterator[dict[str, Future[object]]]:
+    def in_fresh_root(command: Command, case: Case) -> subprocess.CompletedProcess[str]:
+        root = tmp_path_factory.mktemp(f"{command.name.split()[0]}-{case.name}")
+        model = _build(case, root)
+        if command in SYNC_COMMANDS:
+            write_sync_config(root, [("q1", model)])
+        return _run_and_check(command, case, model, root)
 
+    def fingerprint(case: Case) -> subprocess.CompletedProcess[str]:
+        return in_fresh_root(FINGERPRINT, case)
 
-def _build_run_and_check(
-    command: Command, case: Case, tmp_path_factory: pytest.TempPathFactory
-) -> subprocess.CompletedProcess[str]:
-    root = tmp_path_factory.mktemp(f"{command.name.split()[0]}-{case.name}")
-    return _run_and_check(command, case, _build(case, root), root)
+    yield from run_selected_in_parallel(
+        request,
+        {
+            test_static_command_keeps_the_contract.__name__: in_fresh_root,
+            test_fingerprint_refuses_a_path_that_is_not_a_plain_file.__name__: fingerprint,
+            test_sync_never_sends_a_path_that_is_not_a_plain_file.__name__: in_fresh_root,
+        },
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids)
 @pytest.mark.parametrize("command", STATIC_COMMANDS, ids=lambda command: command.name)
 def test_static_command_keeps_the_contract(
-    command: Command, case: Case, static_runs: dict[tuple[str, str], Future[object]]
+    command: Command, case: Case, runs: dict[str, Future[object]], request: pytest.FixtureRequest
 ) -> None:
-    static_runs[command.name, case.name].result()  # re-raises the run's failure here
+    result_of(runs, request)
 
 
 @pytest.mark.runtime
-@pytest.mark.parametrize("case", FILE_CASES, ids=_ids)
-def test_fingerprint_refuses_what_is_not_a_model_file(
-    case: Case, tmp_path: Path, exam_python: Path
+@pytest.mark.parametrize("case", PATH_CASES, ids=_ids)
+def test_fingerprint_refuses_a_path_that_is_not_a_plain_file(
+    case: Case, exam_python: Path, runs: dict[str, Future[object]], request: pytest.FixtureRequest
 ) -> None:
-    done = _run_and_check(FINGERPRINT, case, _build(case, tmp_path), tmp_path)
-    assert done.returncode != 0
+    result_of(runs, request)
 
 
 @pytest.mark.runtime
-@pytest.mark.parametrize("case", FILE_CASES, ids=_ids)
+@pytest.mark.parametrize("case", PATH_CASES, ids=_ids)
 @pytest.mark.parametrize("command", SYNC_COMMANDS, ids=lambda command: command.name)
-def test_sync_never_sends_what_is_not_a_model_file(
-    command: Command, case: Case, tmp_path: Path, exam_python: Path
+def test_sync_never_sends_a_path_that_is_not_a_plain_file(
+    command: Command,
+    case: Case,
+    exam_python: Path,
+    runs: dict[str, Future[object]],
+    request: pytest.FixtureRequest,
 ) -> None:
-    model = _build(case, tmp_path)
-    write_sync_config(tmp_path, [("q1", model)])
-    _run_and_check(command, case, model, tmp_path)
+    result_of(runs, request)
 
 
-def _batch_inputs(root: Path) -> dict[str, Path]:
+def _batch_inputs(root: Path, cases: list[Case]) -> dict[str, Path]:
     models = {}
-    for case in HDF5_CASES:
+    for case in cases:
         directory = root / "in" / case.name
         directory.mkdir(parents=True)
         models[case.name] = case.build(directory)
     return models
 
 
-def _batch_problems(
-    done: subprocess.CompletedProcess[str], before: dict[str, Any], root: Path
-) -> list[str]:
-    problems = contract_problems(done, {0, 1, 2}, json_output=True)
+def _batch_problems(done: subprocess.CompletedProcess[str], before: Tree, root: Path) -> list[str]:
+    problems = contract_problems(done, {1}, json_output=True)
     problems += tree_changes(before, snapshot(root), root, _batch_outputs(root), succeeded=True)
     return problems + [f"model code ran: {marker}" for marker in markers(root)]
 
@@ -160,19 +156,19 @@ def _batch_outputs(root: Path) -> Outputs:
 def test_fingerprint_batch_fails_each_non_model_and_runs_no_model_code(
     tmp_path: Path, exam_python: Path
 ) -> None:
-    models = _batch_inputs(tmp_path)
+    models = _batch_inputs(tmp_path, PLAIN_CASES)
     before = snapshot(tmp_path)
     done = run_cli(["fingerprint", "--json", *models.values()], cwd=tmp_path)
     problems = _batch_problems(done, before, tmp_path)
     if not problems:
-        outcomes = {Path(o["model"]): o for o in json.loads(done.stdout)["models"]}
-        for case in HDF5_CASES:
-            outcome = outcomes.get(models[case.name])
+        outcomes = {str(o["model"]): o for o in json.loads(done.stdout)["models"]}
+        for case in PLAIN_CASES:
+            outcome = outcomes.get(str(models[case.name]))
             if outcome is None:
                 problems.append(f"{case.name}: no outcome in the batch")
             elif not case.is_model and outcome["ok"]:
                 problems.append(f"{case.name}: fingerprinted as if it were a model")
-    assert not problems, _report("fingerprint --json (batch)", "HDF5 cases", done, problems)
+    assert not problems, _report("fingerprint --json (batch)", "plain files", done, problems)
 
 
 @pytest.mark.runtime
@@ -180,22 +176,21 @@ def test_fingerprint_batch_fails_each_non_model_and_runs_no_model_code(
 def test_sync_batch_sends_no_non_model_and_runs_no_model_code(
     force: bool, tmp_path: Path, exam_python: Path
 ) -> None:
-    models = _batch_inputs(tmp_path)
+    models = _batch_inputs(tmp_path, PLAIN_CASES)
     slots = [(name, model) for name, model in models.items() if can_name_in_toml(model)]
     write_sync_config(tmp_path, slots)
     before = snapshot(tmp_path)
     done = run_cli(["sync", "--json", *(["--force"] if force else [])], cwd=tmp_path)
     problems = _batch_problems(done, before, tmp_path)
-    if done.returncode == 0:
-        problems.append("exit 0 although non-models were among the slots")
     if not problems:
         actions = {s["slot"]: s["action"] for s in json.loads(done.stdout)["slots"]}
         # --force overrides a failed verification of a model, never the absence of one.
-        never_sent = ("not_model",) if force else ("not_model", "broken_model")
-        for case in HDF5_CASES:
+        never_sent = ("file", "not_model") if force else ("file", "not_model", "broken_model")
+        for case in PLAIN_CASES:
             if case.kind in never_sent and actions.get(case.name) == "sent":
                 problems.append(f"{case.name}: sent to the exam machine")
-    assert not problems, _report(f"sync --json{' --force' * force} (batch)", "HDF5", done, problems)
+    command = "sync --json --force" if force else "sync --json"
+    assert not problems, _report(f"{command} (batch)", "plain files", done, problems)
 
 
 @pytest.mark.runtime
@@ -204,11 +199,7 @@ def test_verify_in_the_runtime_gives_every_input_of_a_batch_its_own_verdict(
 ) -> None:
     """Every hostile input and a good model in one `verify` with the exam runtime: one worker
     for all, no model code run without --trust, the good model still passes."""
-    inputs = {}
-    for case in CASES:
-        directory = tmp_path / "in" / case.name
-        directory.mkdir(parents=True)
-        inputs[case.name] = case.build(directory)
+    inputs = _batch_inputs(tmp_path, CASES)
     before = snapshot(tmp_path)
     done = run_cli(
         ["verify", "--json", GOOD_MODEL, *inputs.values()], cwd=tmp_path, unprivileged=True
