@@ -212,3 +212,46 @@ def test_reference_python_fingerprints_the_original_then_checks(
     assert json.loads(done.stdout)["parity"]["status"] == "pass"
     made = read_fingerprint(source)
     assert made is not None and made.writer.tf_version.startswith("2.17")
+
+
+def test_cli_lambda_model_is_loaded_for_parity_only_with_trust(
+    exam_python: Path, tmp_path: Path
+) -> None:
+    source = FIXTURES / "models" / "keras-2.10" / "timeseries_lambda.h5"  # Python 3.10 bytecode
+    untrusted = run_tfbridge("convert", source, "-o", tmp_path / "a.h5", "--json")
+    assert untrusted.returncode == 0, untrusted.stderr
+    parity = json.loads(untrusted.stdout)["parity"]
+    assert parity["status"] == "unchecked" and "Lambda" in parity["detail"]
+    trusted = run_tfbridge("convert", source, "-o", tmp_path / "b.h5", "--json", "--trust")
+    assert trusted.returncode == 0, trusted.stderr
+    assert json.loads(trusted.stdout)["parity"]["status"] == "pass"
+
+
+def with_hard_sigmoid(source: Path, folder: Path, keras_version: str | None) -> Path:
+    import h5py
+
+    copy = folder / source.name
+    shutil.copyfile(source, copy)
+    with h5py.File(copy, "r+") as handle:
+        config = json.loads(handle.attrs["model_config"])
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "Dense":
+                layer["config"]["activation"] = "hard_sigmoid"
+        handle.attrs["model_config"] = json.dumps(config).encode()
+        if keras_version is None:
+            del handle.attrs["keras_version"]
+    return copy
+
+
+def test_hard_sigmoid_from_keras_2_means_what_29_means(tmp_path: Path) -> None:
+    source = FIXTURES / "models" / "keras-2.15" / "dense_regression.h5"
+    edited = with_hard_sigmoid(source, tmp_path, keras_version="2.15")
+    report = convert(edited, tmp_path / "out.h5", check_parity=False)
+    assert "hard_sigmoid" in _attr(report.output, "model_config")
+
+
+def test_hard_sigmoid_from_an_unnamed_keras_is_refused(tmp_path: Path) -> None:
+    source = FIXTURES / "models" / "keras-2.15" / "dense_regression.h5"
+    edited = with_hard_sigmoid(source, tmp_path, keras_version=None)
+    with pytest.raises(ConversionRefused, match="hard_sigmoid"):
+        convert(edited, tmp_path / "out.h5", check_parity=False)

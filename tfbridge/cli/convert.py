@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, QuietOption, console, print_json
+from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
 
 if TYPE_CHECKING:
     from tfbridge.convert import ConversionRefused, ConversionReport
@@ -43,6 +43,13 @@ ReferencePythonOption = Annotated[
         ),
     ),
 ]
+TrustOption = Annotated[
+    bool,
+    typer.Option(
+        "--trust",
+        help="Load a model with Lambda layers for the parity check (loading runs their code).",
+    ),
+]
 NoParityOption = Annotated[
     bool,
     typer.Option(
@@ -59,6 +66,7 @@ def convert(
     drop_optimizer: DropOptimizerOption = False,
     reference_python: ReferencePythonOption = None,
     no_parity: NoParityOption = False,
+    trust: TrustOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -79,6 +87,8 @@ def convert(
             drop_optimizer=drop_optimizer,
             check_parity=not no_parity,
             reference_python=reference_python,
+            trust=trust,
+            progress=None if json_output else lambda message: info(message, quiet),
         )
     except ConversionRefused as refused:
         if json_output:  # the one JSON object; the error line on stderr comes from main
@@ -107,7 +117,9 @@ def _render(report: ConversionReport, quiet: bool) -> None:
     )
     if report.parity is not None:
         if report.parity.status == "pass":
-            out.print(f"  parity checked in TF 2.9: {report.parity.detail}", markup=False)
+            out.print(
+                f"  parity checked in TF 2.9: {report.parity.detail}", markup=False, soft_wrap=True
+            )
         else:
             out.print(f"  parity unchecked: {report.parity.detail}", markup=False, soft_wrap=True)
     if quiet:

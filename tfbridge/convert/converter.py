@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,12 +74,15 @@ def convert(
     drop_optimizer: bool = False,
     check_parity: bool = True,
     reference_python: Path | None = None,
+    trust: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> ConversionReport:
     """Convert `source` into Keras 2.9's dialect at `output` (default `<stem>.tf29.h5`).
 
     With `check_parity` (the default) the output is loaded in the exam runtime and compared with
     the original's fingerprint (made first with `reference_python` when there is none); a file
-    that does not load or predicts otherwise is removed (ParityMismatch, exit 1).
+    that does not load or predicts otherwise is removed (ParityMismatch, exit 1). Models with
+    Lambda layers are loaded for that only with `trust` (loading runs their code).
 
     Raises ConversionRefused (exit 1) listing every reason when the model cannot be converted
     faithfully, and TfbridgeError (exit 2) when the input is not a readable full-model `.h5` or
@@ -102,7 +106,7 @@ def convert(
         elif no_reference is not None:
             parity = ParityCheck("unchecked", no_reference)
         else:
-            parity = prove_parity(source, output, fingerprint)
+            parity = prove_parity(source, output, fingerprint, trust=trust, progress=progress)
     except BaseException:
         _remove_output(output)
         raise
@@ -124,7 +128,8 @@ def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
     original_training = None if drop_optimizer else _training_config(model_file, source)
     check_weights(model_file)
     rules = load_rules()
-    saved_by_keras3 = (keras_version or "").startswith("3.")
+    # A file that does not say which Keras wrote it may be Keras 3's: its changed meanings apply.
+    saved_by_keras3 = keras_version is None or keras_version.startswith("3.")
     rewriter = ConfigRewriter(rules, notes, saved_by_keras3=saved_by_keras3)
     model_config = rewriter.model(original_model_config)
     training_config = None

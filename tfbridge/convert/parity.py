@@ -8,6 +8,7 @@ environment, Lambda code not to be run unasked) the report says so plainly: "par
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tfbridge.convert.report import RETRAIN_HINT, ConversionRefused, ParityCheck
@@ -36,7 +37,14 @@ def reference_fingerprint(source: Path, reference_python: Path) -> str | None:
     return None if outcome.ok else f"--reference-python could not fingerprint it: {outcome.error}"
 
 
-def check_parity(source: Path, output: Path, fingerprint: Path | None) -> ParityCheck:
+def check_parity(
+    source: Path,
+    output: Path,
+    fingerprint: Path | None,
+    *,
+    trust: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> ParityCheck:
     """Load `output` in the exam runtime and compare it with the carried `fingerprint`.
 
     Raises ParityMismatch when TF 2.9 cannot load it with compile=True, cannot predict with it,
@@ -46,7 +54,7 @@ def check_parity(source: Path, output: Path, fingerprint: Path | None) -> Parity
         return ParityCheck("unchecked", NO_FINGERPRINT)
     from tfbridge.verify import verify_models
 
-    report = verify_models([(output, None)])
+    report = verify_models([(output, None)], trust=trust, progress=progress)
     checks = {check.id: check for check in report.models[0].checks}
     for check_id in ("runtime.load", "runtime.predict", "runtime.parity"):
         check = checks.get(check_id)
