@@ -146,6 +146,7 @@ def exclusive(
 
 class _NoLock:
     path = ""
+    way_out = ""
 
     def try_acquire(self) -> str | None:
         return None

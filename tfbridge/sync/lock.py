@@ -87,6 +87,7 @@ class Owner:
 
 class TargetLock(Protocol):
     path: str
+    way_out: str  # what to do about a holder that never lets go
 
     def try_acquire(self) -> str | None:
         """None when this run now holds the lock; else who holds it, for people to read."""
@@ -117,8 +118,7 @@ def _acquire(lock: TargetLock, where: str, wait: float, on_wait: Callable[[str],
         if time.monotonic() >= deadline:
             raise LockBusy(
                 f"another tfbridge run is syncing to {where}: {holder}",
-                hint=f"let it finish, or wait longer with --wait SECONDS; if that run is gone "
-                f"for good, remove {lock.path}",
+                hint=f"let it finish, or wait longer with --wait SECONDS; {lock.way_out}",
             )
         if not told:
             on_wait(f"waiting up to {wait:.0f} s for {holder}, which is syncing to {where}")
@@ -154,6 +154,8 @@ class FileLock:
 
     def __init__(self, root: str) -> None:
         self.path = os.path.join(root, LOCK_FILENAME)
+        # the kernel frees the lock when its holder exits; removing the file would not
+        self.way_out = "if that process hangs, stop it"
         self._fd: int | None = None
 
     def try_acquire(self) -> str | None:
@@ -207,6 +209,7 @@ class DirectoryLock:
         self.transport = transport
         self.path = posixpath.join(transport.root, LOCK_DIRNAME)
         self.owner_path = posixpath.join(self.path, OWNER_FILENAME)
+        self.way_out = f"if that run is gone for good, remove {transport.describe(self.path)}"
         self._owner: Owner | None = None
 
     def try_acquire(self) -> str | None:

@@ -386,7 +386,7 @@ def _signals_cancel(
         loop.call_soon_threadsafe(task.cancel)
 
     for signum, handler in previous.items():
-        if handler is not signal.SIG_IGN:
+        if callable(handler):  # Python's or the CLI's handler; SIG_DFL and SIG_IGN stay as they are
             signal.signal(signum, cancel)
     try:
         yield stopped
