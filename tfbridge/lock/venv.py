@@ -84,13 +84,6 @@ class LockState:
             return f"lock {self.path} does not match profile '{self.profile}' (the profile changed)"
         return None
 
-    @property
-    def status(self) -> str:
-        """current, stale (missing or behind its profile) or edited by hand."""
-        if self.hand_edit:
-            return "edited by hand"
-        return "current" if self.exists and self.current else "stale"
-
 
 def lock_path(profile: Profile, platform: str, directory: Path | None = None) -> Path:
     return (directory or profiles_dir() / "locks") / f"pylock.{profile.name}-{platform}.toml"
