@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ import sshd_server
 HERE = Path(__file__).parent
 MODEL_SCRIPT = HERE / "make_models.py"
 MODEL_CACHE = Path.home() / ".cache" / "tfbridge" / "sync-test-models"
+_PASSED = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +39,23 @@ def ssh_env(sshd: sshd_server.SshServer, monkeypatch: pytest.MonkeyPatch) -> ssh
     monkeypatch.setenv("TFBRIDGE_SSH_CONFIG", str(sshd.client_config))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     return sshd
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_PASSED] = report.passed
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _free_the_disk_after_a_pass(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
+    """Uploads of 40 MB models add up on a shared disk: a passing test's files go at once (a
+    failing one's stay to be looked at)."""
+    yield
+    if request.node.stash.get(_PASSED, False):
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -52,6 +53,16 @@ def wait_until(condition: Callable[[], bool], running: SyncProcess, what: str) -
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.001)
+
+
+def use_model(source: Path, destination: Path) -> None:
+    """Make `destination` the local model `source`: a hard link where it can be (tfbridge never
+    writes its input), so a 40 MB model costs no disk space per test."""
+    destination.unlink(missing_ok=True)
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copyfile(source, destination)
 
 
 def parts(directory: Path) -> list[Path]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sync_processes import SyncProcess, models_in, parts, start_sync, wait_until
+from sync_processes import SyncProcess, models_in, parts, start_sync, use_model, wait_until
 
 from tests.conftest import run_tfbridge
 
@@ -30,7 +30,7 @@ def _sync_stopped(
     root = make_project(dest)
     first = run_tfbridge("sync", cwd=root)
     assert first.returncode == 0, first.stderr
-    (root / "models" / "q1.h5").write_bytes(new_model.read_bytes())
+    use_model(new_model, root / "models" / "q1.h5")
     running = start_sync(root)
     wait_until(reached, running, "the upload reached the point to stop it at")
     stop(running)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import sshd_server
-from sync_processes import models_in, parts, start_sync, wait_until
+from sync_processes import models_in, parts, start_sync, use_model, wait_until
 
 from tests.conftest import assert_one_line_error, run_tfbridge
 from tfbridge.config import load_config
@@ -27,7 +27,7 @@ def _sent_then_changed(make_project: ProjectMaker, dest: str, new_model: Path) -
     root = make_project(dest)
     first = run_tfbridge("sync", cwd=root)
     assert first.returncode == 0, first.stderr
-    (root / "models" / "q1.h5").write_bytes(new_model.read_bytes())
+    use_model(new_model, root / "models" / "q1.h5")
     return root
 
 
