@@ -207,13 +207,13 @@ def _with_layers(directory: Path, layers: Any) -> Path:
 
 
 def huge_config_not_json(directory: Path) -> Path:
-    return _with_attrs(directory, model_config="{" + "x" * (8 * 1024 * 1024))
+    return _with_attrs(directory, model_config="{" + "x" * (3 * 1024 * 1024))
 
 
 def huge_layer_list(directory: Path) -> Path:
-    """Several MB of model config: 20,000 layers where the weights hold two."""
+    """Several MB of model config: 8,000 layers where the weights hold two."""
     layers = _good_config()["config"]["layers"]
-    return _with_layers(directory, layers + [layers[-1]] * 20_000)
+    return _with_layers(directory, layers + [layers[-1]] * 8_000)
 
 
 def config_json_list(directory: Path) -> Path:
@@ -406,9 +406,9 @@ def fingerprint_symlink_loop(directory: Path) -> Path:
 
 
 def huge_model_config(directory: Path) -> Path:
-    """A loadable model whose config carries 8 MB of notes (Keras 2.9 ignores unknown keys)."""
+    """A loadable model whose config carries 3 MB of notes (Keras 2.9 ignores unknown keys)."""
     config = _good_config()
-    config["config"]["notes"] = "x" * (8 * 1024 * 1024)
+    config["config"]["notes"] = "x" * (3 * 1024 * 1024)
     return _with_attrs(directory, model_config=json.dumps(config))
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.commands import EXAM_MACHINE, sync_state
-from tests.reliability.parallel import result_of, run_selected_in_parallel
 from tests.reliability.contract import (
     Outputs,
     contract_problems,
@@ -23,6 +22,7 @@ from tests.reliability.contract import (
     tree_changes,
 )
 from tests.reliability.hostile import GOOD_MODEL
+from tests.reliability.parallel import result_of, run_selected_in_parallel
 
 CONFIG = "tfbridge.toml"
 SCRIPT_RAN = "SCRIPT_RAN"
@@ -137,11 +137,14 @@ def runs(
 ) -> Iterator[dict[str, Future[object]]]:
     def reader(command: str, config: str) -> None:
         make = {**UNREADABLE_CONFIGS, **BAD_SLOT_MODELS}[config]
-        _check(command, READERS[command], _project(tmp_path_factory.mktemp(config), make))
+        root = tmp_path_factory.mktemp(config)
+        _check(command, READERS[command], _project(root, make))
+        shutil.rmtree(root)  # kept only when the case fails, to inspect
 
     def train_with_sync(config: str) -> None:
-        project = _project(tmp_path_factory.mktemp(config), UNREADABLE_CONFIGS[config])
-        _check("train --sync", TRAIN_WITH_SYNC, project)
+        root = tmp_path_factory.mktemp(config)
+        _check("train --sync", TRAIN_WITH_SYNC, _project(root, UNREADABLE_CONFIGS[config]))
+        shutil.rmtree(root)
 
     yield from run_selected_in_parallel(
         request,

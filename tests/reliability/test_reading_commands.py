@@ -9,6 +9,7 @@ one `verify` in the exam runtime; each model's own outcome in a batch is checked
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -27,7 +28,6 @@ from tests.reliability.commands import (
     sync_state,
     write_sync_config,
 )
-from tests.reliability.parallel import result_of, run_selected_in_parallel
 from tests.reliability.contract import (
     Outputs,
     Tree,
@@ -39,6 +39,7 @@ from tests.reliability.contract import (
     tree_changes,
 )
 from tests.reliability.hostile import CASES, GOOD_MODEL, Case
+from tests.reliability.parallel import result_of, run_selected_in_parallel
 
 PATH_CASES = [case for case in CASES if not case.plain]
 PLAIN_CASES = [case for case in CASES if case.plain]
@@ -88,7 +89,9 @@ def runs(
         model = _build(case, root)
         if command in SYNC_COMMANDS:
             write_sync_config(root, [("q1", model)])
-        return _run_and_check(command, case, model, root)
+        done = _run_and_check(command, case, model, root)
+        shutil.rmtree(root)  # kept only when the case fails, to inspect: hundreds of cases
+        return done
 
     def fingerprint(case: Case) -> subprocess.CompletedProcess[str]:
         return in_fresh_root(FINGERPRINT, case)

@@ -150,3 +150,42 @@ def _wait_for_line(process: subprocess.Popen[str], wanted: str) -> None:
             if process.poll() is not None:
                 break
     pytest.fail(f"the script never printed {wanted} (tfbridge exit {process.poll()})")
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _not_utf8(path: Path) -> None:
+    path.write_bytes(b"\xff\xfe{}\n")
+
+
+def _half_a_record(path: Path) -> None:
+    path.write_text('{"script": "train.py", "exit_code": \n')
+
+
+@pytest.mark.parametrize("damage", [_fifo, _not_utf8, _half_a_record, Path.mkdir])
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_listing_a_damaged_run_log_is_one_error(
+    damage: object, json_output: bool, tmp_path: Path
+) -> None:
+    project = _project(tmp_path, "")
+    (project / ".tfbridge").mkdir()
+    log = project / ".tfbridge" / "runs.jsonl"
+    damage(log)  # type: ignore[operator]
+    done = run_cli(["train", "--list", *(["--json"] if json_output else [])], project)
+    assert not contract_problems(done, {2}, json_output), done.stderr
+    assert str(log) in done.stderr
+
+
+@pytest.mark.parametrize("make", [_fifo, lambda path: path.write_text("a file")])
+def test_an_output_dir_that_is_not_a_folder_stops_before_the_script(
+    make: object, tmp_path: Path
+) -> None:
+    project = _project(tmp_path, "open('SCRIPT_RAN', 'w').write('ran')\n")
+    make(project / "out")  # type: ignore[operator]
+    done = run_cli(["train", "train.py", "--profile", "exam", "--output-dir", "out"], project)
+    assert not contract_problems(done, {2}, json_output=False), done.stderr
+    assert "--output-dir out" in done.stderr
+    assert not (project / "SCRIPT_RAN").exists()
+    assert not (project / ".tfbridge").exists()

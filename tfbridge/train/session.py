@@ -4,6 +4,7 @@ fingerprinted in that env, verified for the exam, and the whole run recorded."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from tfbridge.errors import TfbridgeError
+from tfbridge.files import kind_of
 from tfbridge.train.outputs import snapshot_models, written_models
 from tfbridge.train.preflight import HELPERS_DIR, Preflight, run_preflight
 from tfbridge.train.runs import ModelOutcome, RunRecord, append_run
@@ -72,6 +74,7 @@ def train(
 
     notify = progress or (lambda message: None)
     script = _existing_script(request.script)
+    output_dir = _output_dir(request.output_dir)
     config = _project_config(required=request.sync)
     hardware = detect()
     profile = load_profile(request.profile or default_profile_name(hardware))
@@ -82,7 +85,6 @@ def train(
     if not preflight.ok or preflight.python is None:
         return TrainResult(preflight)
     python = preflight.python
-    output_dir = (request.output_dir or Path.cwd()).resolve()
     before = snapshot_models(output_dir)
     notify(f"running {script.name} with {python} on {preflight.device}")
     record = _run_recorded(request, script, profile.name, preflight, script_stdout)
@@ -137,6 +139,25 @@ def _existing_script(script: Path) -> Path:
     if not script.is_file():
         raise TfbridgeError(f"no training script at {script}", "pass the path of a .py file")
     return script.resolve()
+
+
+def _output_dir(requested: Path | None) -> Path:
+    """Where the script saves models; it may create the folder, but nothing else may be there."""
+    directory = requested or Path.cwd()
+    try:
+        mode = directory.stat().st_mode
+    except FileNotFoundError:
+        return directory.absolute()
+    except OSError as error:
+        raise TfbridgeError(
+            f"--output-dir {directory}: {error.strerror}", "pass the folder the script saves into"
+        ) from None
+    if not stat.S_ISDIR(mode):
+        raise TfbridgeError(
+            f"--output-dir {directory}: {kind_of(mode)}, not a folder",
+            "pass the folder the script saves into",
+        )
+    return directory.resolve()
 
 
 def _record_unchecked(record: RunRecord, models: list[Path], problem: str) -> None:
