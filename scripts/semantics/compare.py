@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 FORMAT = 1
+KNOWLEDGE_FILE = (
+    Path(__file__).resolve().parents[2] / "tfbridge" / "data" / "keras29_knowledge.json"
+)
 # Outputs agree when no value differs by more than this, scaled by the larger of 1 and the
 # largest magnitude 2.9 produced (float32 kernels may reorder sums between versions).
 TOLERANCE = 1e-5
@@ -99,7 +104,7 @@ def replay_requests(base: Dump, lines: dict[str, Dump]) -> dict[str, Any]:
             if name not in base_layers or name in STRUCTURAL:
                 continue
             base_entry = base_layers[name]
-            accepted = accepted_arguments(base_entry)
+            accepted = accepted_arguments("layer", name, base_entry)
             renamed = confirmed_renames(base_entry.get("probes", {}), other.get("probes", {}))
             for label, probe in other.get("probes", {}).items():
                 base_probe = base_entry.get("probes", {}).get(label)
@@ -113,9 +118,22 @@ def replay_requests(base: Dump, lines: dict[str, Dump]) -> dict[str, Any]:
     return requests
 
 
-def accepted_arguments(base_entry: Entry) -> set[str]:
-    """What 2.9's constructor takes: its default config's keys and its signature's names."""
-    return set(base_entry.get("config", {})) | set(base_entry["signature"])
+@cache
+def _loader_arguments() -> dict[str, Any]:
+    """Keras 2.9's loader knowledge (tfbridge/data/keras29_knowledge.json, measured in 2.9)."""
+    data: dict[str, Any] = json.loads(KNOWLEDGE_FILE.read_text())
+    return data["categories"]
+
+
+def accepted_arguments(kind: str, name: str, base_entry: Entry) -> set[str]:
+    """What 2.9 takes: its default config's keys, its signature's names, and what its loader
+    accepts through **kwargs (from the knowledge file)."""
+    known = _loader_arguments().get(kind, {}).get(name, {})
+    return (
+        set(base_entry.get("config", {}))
+        | set(base_entry["signature"])
+        | set(known.get("args", []))
+    )
 
 
 def computation(name: str, base: Entry, other: Entry, replayed: Entry) -> Entry | str:
@@ -169,14 +187,43 @@ def same_value(base: Any, other: Any) -> bool:
             shared = (set(base_config) & set(other_config)) - {"name"}
             return all(same_value(base_config[key], other_config[key]) for key in shared)
         return bool(base_config == other_config)
+    if isinstance(base, list) and isinstance(other, list) and len(base) == len(other):
+        return all(same_value(a, b) for a, b in zip(base, other, strict=True))
     return bool(base == other)
 
 
-def argument_changes(base: Entry, other: Entry, renamed: dict[str, str]) -> Entry:
+def difference_only(base: Any, other: Any) -> tuple[Any, Any]:
+    """Both values cut down to where they differ (for nested objects: the class, and the
+    arguments both have with different values), so the table shows the change, not the object."""
+    if isinstance(base, dict) and isinstance(other, dict) and "class_name" in base:
+        if base.get("class_name") != other.get("class_name") or not isinstance(
+            base.get("config"), dict
+        ):
+            return base.get("class_name"), other.get("class_name")
+        base_config, other_config = base["config"], other["config"]
+        keys = sorted((set(base_config) & set(other_config)) - {"name"})
+        pairs = {
+            key: difference_only(base_config[key], other_config[key])
+            for key in keys
+            if not same_value(base_config[key], other_config[key])
+        }
+        return (
+            {"class_name": base["class_name"], "config": {k: v[0] for k, v in pairs.items()}},
+            {"class_name": other["class_name"], "config": {k: v[1] for k, v in pairs.items()}},
+        )
+    if isinstance(base, list) and isinstance(other, list) and len(base) == len(other):
+        pairs_list = [difference_only(a, b) for a, b in zip(base, other, strict=True)]
+        return [pair[0] for pair in pairs_list], [pair[1] for pair in pairs_list]
+    return base, other
+
+
+def argument_changes(
+    kind: str, name: str, base: Entry, other: Entry, renamed: dict[str, str]
+) -> Entry:
     """added {arg: default} (what 2.9 does not accept), removed, renamed {new: old}, redefaulted
     {arg: [2.9 default, new default]}; only the non-empty ones."""
     base_args, other_args = arguments(base, other)
-    accepted = accepted_arguments(base)
+    accepted = accepted_arguments(kind, name, base)
     added = {
         arg: value
         for arg, value in other_args.items()
@@ -186,7 +233,7 @@ def argument_changes(base: Entry, other: Entry, renamed: dict[str, str]) -> Entr
         arg for arg in base_args if arg not in other_args and arg not in renamed.values()
     )
     redefaulted = {
-        arg: [base_args[arg], other_args[arg]]
+        arg: list(difference_only(base_args[arg], other_args[arg]))
         for arg in sorted(set(base_args) & set(other_args))
         if not same_value(base_args[arg], other_args[arg])
     }
@@ -197,7 +244,7 @@ def argument_changes(base: Entry, other: Entry, renamed: dict[str, str]) -> Entr
 def builtin_change(kind: str, name: str, base: Entry, other: Entry, replayed: Entry) -> Entry:
     """How one built-in of a line differs from 2.9's; empty when it does not."""
     renamed = confirmed_renames(base.get("probes", {}), other.get("probes", {}))
-    change = argument_changes(base, other, renamed)
+    change = argument_changes(kind, name, base, other, renamed)
     if kind in PROBED_KINDS:
         outcome = computation(name, base, other, replayed)
         if outcome != "same":

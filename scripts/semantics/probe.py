@@ -125,6 +125,7 @@ LAYER_SPECS = {
         "variants": {"output_mode=count": {"output_mode": "count"}},
     },
     "Hashing": {"input": "str2", "variants": {"input=int": {"input": "int2"}}},
+    "HashedCrossing": {"input": "pair_int"},
     "IntegerLookup": {
         "kwargs": {"vocabulary": [1, 2, 3]},
         "input": "int2",
@@ -257,6 +258,7 @@ def make_input(input_id):
         "str2": lambda: strings,
         "str1": lambda: np.array(["a b z", "c a"]),
         "pair": lambda: [_wave((2, 5, 4), 0.3), _wave((2, 5, 4), 1.1)],
+        "pair_int": lambda: [np.array([[1], [2]]), np.array([[3], [0]])],
         "pair_qv": lambda: [_wave((2, 5, 4), 0.3), _wave((2, 3, 4), 1.1)],
         "query_value": lambda: [_wave((2, 5, 4), 0.3), _wave((2, 3, 4), 1.1)],
     }
