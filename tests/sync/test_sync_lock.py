@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from sync_processes import models_in, parts, start_sync, use_model, wait_until
 from tests.conftest import assert_one_line_error, run_tfbridge
 from tfbridge.config import load_config
 from tfbridge.sync import open_transport
-from tfbridge.sync.lock import LOCK_DIRNAME, OWNER_FILENAME, STALE_AFTER, target_lock
+from tfbridge.sync.lock import LOCK_DIRNAME, OWNER_FILENAME, STALE_AFTER, Owner, target_lock
 
 ProjectMaker = Callable[..., Path]
 
@@ -95,6 +96,7 @@ def _dead_pid() -> int:
     [
         ("dead process on this host", True),
         ("another host, not refreshed for too long", True),
+        ("same host name, another machine, dead pid here", False),
         ("another host, fresh", False),
     ],
 )
@@ -109,21 +111,21 @@ def test_ssh_lock_is_broken_only_when_stale(
     root = _sent_then_changed(
         make_project, f"{sshd_server.HOST_ALIAS}:{exam_dir}", models["second"]
     )
+    here = Owner.me()
+    elsewhere = replace(here, host="elsewhere", machine="0242ac110002", pid=1)
     owner = {
-        "dead process on this host": (socket.gethostname(), _dead_pid(), time.time()),
-        "another host, not refreshed for too long": (
-            "elsewhere",
-            1,
-            time.time() - STALE_AFTER - 60,
+        "dead process on this host": replace(here, pid=_dead_pid()),
+        "same host name, another machine, dead pid here": replace(
+            elsewhere, host=here.host, pid=_dead_pid()
         ),
-        "another host, fresh": ("elsewhere", 1, time.time()),
+        "another host, not refreshed for too long": replace(
+            elsewhere, time=time.time() - STALE_AFTER - 60
+        ),
+        "another host, fresh": elsewhere,
     }[holder]
     lock_dir = exam_dir / LOCK_DIRNAME
     lock_dir.mkdir()
-    host, pid, when = owner
-    (lock_dir / OWNER_FILENAME).write_text(
-        json.dumps({"host": host, "pid": pid, "time": when, "token": "0123456789abcdef"})
-    )
+    (lock_dir / OWNER_FILENAME).write_bytes(owner.to_bytes())
 
     done = run_tfbridge("sync", "--wait", "1", cwd=root)
 
@@ -133,6 +135,6 @@ def test_ssh_lock_is_broken_only_when_stale(
         assert slot_model == models["second"].read_bytes()
         assert not lock_dir.exists()
     else:
-        assert "process 1 on elsewhere" in assert_one_line_error(done, code=3)
+        assert f"process {owner.pid} on {owner.host}" in assert_one_line_error(done, code=3)
         assert slot_model == models["first"].read_bytes()
         assert lock_dir.is_dir()

@@ -25,6 +25,7 @@ import secrets
 import socket
 import stat
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, replace
@@ -53,18 +54,22 @@ class Owner:
     pid: int
     time: float
     token: str
+    machine: str = ""  # the host's hardware address: two machines may share a host name
 
     @classmethod
     def me(cls) -> Owner:
-        return cls(socket.gethostname(), os.getpid(), time.time(), secrets.token_hex(8))
+        return cls(
+            socket.gethostname(), os.getpid(), time.time(), secrets.token_hex(8), _this_machine()
+        )
 
     @classmethod
     def parse(cls, data: bytes | None) -> Owner | None:
         try:
             fields = json.loads(data or b"")
             host, pid, when, token = fields["host"], fields["pid"], fields["time"], fields["token"]
-            return cls(str(host), int(pid), float(when), str(token))
-        except (ValueError, KeyError, TypeError):
+            machine = str(fields.get("machine", ""))
+            return cls(str(host), int(pid), float(when), str(token), machine)
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def to_bytes(self) -> bytes:
@@ -78,9 +83,8 @@ class Owner:
         """Its process is gone, or it has not been refreshed for STALE_AFTER seconds. One
         naming this very process is stale too: a lock is never taken twice by one process, so
         it is left from an earlier run here whose release failed (the connection dropped)."""
-        if self.host == socket.gethostname() and (
-            self.pid == os.getpid() or not _process_alive(self.pid)
-        ):
+        here = self.host == socket.gethostname() and self.machine == _this_machine()
+        if here and (self.pid == os.getpid() or not _process_alive(self.pid)):
             return True
         return time.time() - self.time > STALE_AFTER
 
@@ -168,7 +172,10 @@ class FileLock:
             holder = Owner.parse(_read_start(fd))
             os.close(fd)
             if error.errno not in (errno.EAGAIN, errno.EACCES):
-                raise TransportError(f"cannot lock {self.path}: {error.strerror}") from None
+                raise TransportError(
+                    f"cannot lock {self.path}: {error.strerror}",
+                    hint="the target's file system does not take locks; copy over SSH instead",
+                ) from None
             return holder.describe() if holder else "another run"
         self._fd = fd
         os.ftruncate(fd, 0)
@@ -235,8 +242,7 @@ class DirectoryLock:
             current = self._read_owner(self.path)
             if current is not None and current.token != mine.token:
                 return  # not ours any more: broken as stale meanwhile, now someone else's
-            self.transport.remove(self.owner_path)
-            self.transport.remove_directory(self.path)
+            self._remove(self.path)
 
     def _take(self) -> bool:
         if not self.transport.make_directory(self.path):
@@ -272,9 +278,12 @@ class DirectoryLock:
                 self.transport.rename(aside, self.path)
             return
         with suppress(TfbridgeError):
-            for name in self.transport.listdir(aside):
-                self.transport.remove(posixpath.join(aside, name))
-            self.transport.remove_directory(aside)
+            self._remove(aside)
+
+    def _remove(self, lock_dir: str) -> None:
+        for name in self.transport.listdir(lock_dir):
+            self.transport.remove(posixpath.join(lock_dir, name))
+        self.transport.remove_directory(lock_dir)
 
 
 def _read_start(fd: int) -> bytes:
@@ -282,6 +291,10 @@ def _read_start(fd: int) -> bytes:
         return os.pread(fd, OWNER_LIMIT, 0)
     except OSError:
         return b""
+
+
+def _this_machine() -> str:
+    return f"{uuid.getnode():012x}"
 
 
 def _process_alive(pid: int) -> bool:
