@@ -172,6 +172,7 @@ def test_fingerprint_batch_fails_each_non_model_and_runs_no_model_code(
             elif not case.is_model and outcome["ok"]:
                 problems.append(f"{case.name}: fingerprinted as if it were a model")
     assert not problems, _report("fingerprint --json (batch)", "plain files", done, problems)
+    shutil.rmtree(tmp_path)  # passed: free the shared disk
 
 
 @pytest.mark.runtime
@@ -194,6 +195,7 @@ def test_sync_batch_sends_no_non_model_and_runs_no_model_code(
                 problems.append(f"{case.name}: sent to the exam machine")
     command = "sync --json --force" if force else "sync --json"
     assert not problems, _report(f"{command} (batch)", "plain files", done, problems)
+    shutil.rmtree(tmp_path)  # passed: free the shared disk
 
 
 @pytest.mark.runtime
@@ -221,3 +223,4 @@ def test_verify_in_the_runtime_gives_every_input_of_a_batch_its_own_verdict(
             elif not case.is_model and verdict != "fail":
                 problems.append(f"{case.name}: verdict {verdict!r} for a non-model")
     assert not problems, _report("verify --json (runtime batch)", "all cases", done, problems)
+    shutil.rmtree(tmp_path)  # passed: free the shared disk
