@@ -352,3 +352,8 @@ def test_a_file_name_that_is_not_utf8_is_printed_escaped(tmp_path: Path) -> None
     done = run_tfbridge("verify", tmp_path, "--no-runtime", timeout=QUICK)
     assert done.returncode == 0, done.stderr
     assert "model-\\xff.h5" in done.stdout
+
+
+def test_a_missing_reference_interpreter_is_a_usage_error(good: Path, tmp_path: Path) -> None:
+    done = run_tfbridge("verify", good, "--reference", tmp_path / "nowhere" / "python")
+    assert "no Python interpreter at" in assert_one_line_error(done, 2)

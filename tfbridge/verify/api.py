@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tfbridge.contract import Contract
+from tfbridge.errors import TfbridgeError
 from tfbridge.model_files import discover_models
 from tfbridge.verify.result import Check, ModelReport, VerifyReport
 from tfbridge.verify.runtime_check import run_runtime_checks, skip_runtime
@@ -69,6 +70,11 @@ def verify_models(
     progress: Callable[[str], None] | None = None,
 ) -> VerifyReport:
     """Verify model files, each against its own contract, with one exam worker for all."""
+    if reference_python is not None and not Path(reference_python).is_file():
+        raise TfbridgeError(
+            f"no Python interpreter at {reference_python}",
+            "pass --reference the interpreter of the environment that trained the models",
+        )
     checked = [(static_check(path, contract), contract) for path, contract in models]
     python = exam_python if exam_python is not None else _exam_python(runtime)
     loadable = [(report, contract) for report, contract in checked if report.readable]
