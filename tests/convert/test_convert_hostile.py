@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
 import socket
 import stat
@@ -395,3 +396,62 @@ def test_json_success_is_one_object(tmp_path: Path) -> None:
     report = only_json_object(done.stdout)
     assert report["output"] == str(tmp_path / "out.h5") and report["converted"] is True
     assert report["parity"] == {"status": "unchecked", "detail": "not asked for (--no-parity)"}
+
+
+# -- many damaged configs at once: a seeded sweep of wrong types in every place ---------------
+
+SWEEP_SOURCES = [
+    FIXTURES / "models" / name
+    for name in (
+        "keras-3/functional_multi_input.h5",
+        "keras-3/nested_sequential.h5",
+        "keras-3/nlp_lstm_binary.h5",
+        "keras-3/lr_schedule.h5",
+        "keras-2.15/cnn_augmented.h5",
+        "tf-keras-2.17/functional_multi_input.h5",
+    )
+]
+WRONG_VALUES: list[Any] = [None, 0, -1, 1.5, True, "", "x", [], [None], {}, [[1, 2, 3]]]
+WRONG_VALUES += [{"class_name": None}, {"class_name": "Dense"}, ["a", "b", "c"], {"config": []}]
+
+
+def json_places(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield path
+    if isinstance(value, (dict, list)):
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in children:
+            yield from json_places(child, (*path, key))
+
+
+def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    holder = value
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = new
+    return value
+
+
+def test_seeded_sweep_of_wrong_types_never_escapes_as_a_traceback(tmp_path: Path) -> None:
+    from tfbridge.convert import convert
+    from tfbridge.errors import TfbridgeError
+
+    rng = random.Random(20261202)
+    outcomes = {"converted": 0, "refused": 0}
+    for _ in range(300):
+        source = rng.choice(SWEEP_SOURCES)
+        with h5py.File(source, "r") as handle:
+            attr = rng.choice([a for a in ("model_config", "training_config") if a in handle.attrs])
+            config = json.loads(handle.attrs[attr])
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            place = rng.choice(list(json_places(config)))
+            config = replaced(config, place, json.loads(json.dumps(rng.choice(WRONG_VALUES))))
+        damaged = with_attr(source, tmp_path / "in", attr, json.dumps(config))
+        try:
+            convert(damaged, tmp_path / "out.h5", check_parity=False)
+            outcomes["converted"] += 1
+        except TfbridgeError as error:  # anything else fails the test with its traceback
+            assert error.exit_code in (1, 2) and "\n" not in error.one_line()
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 100, outcomes

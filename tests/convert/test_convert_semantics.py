@@ -255,3 +255,35 @@ def test_hard_sigmoid_from_an_unnamed_keras_is_refused(tmp_path: Path) -> None:
     edited = with_hard_sigmoid(source, tmp_path, keras_version=None)
     with pytest.raises(ConversionRefused, match="hard_sigmoid"):
         convert(edited, tmp_path / "out.h5", check_parity=False)
+
+
+def test_keras2_loss_scale_optimizer_v3_keeps_its_settings(
+    tmp_path: Path, exam_worker: RuntimeWorker
+) -> None:
+    """Keras 2.11-2.15 write LossScaleOptimizerV3 around a new-style optimizer, with `dynamic`."""
+    import h5py
+
+    source = tmp_path / "v3.h5"
+    shutil.copyfile(SEMANTICS / "loss_scale_optimizer.h5", source)
+    with h5py.File(source, "r+") as handle:
+        training = json.loads(handle.attrs["training_config"])
+        inner = training["optimizer_config"]["config"]["inner_optimizer"]
+        inner["config"]["is_legacy_optimizer"] = False
+        training["optimizer_config"] = {
+            "class_name": "LossScaleOptimizerV3",
+            "config": {
+                "inner_optimizer": inner,
+                "dynamic": False,
+                "initial_scale": 128.0,
+                "dynamic_growth_steps": None,
+            },
+        }
+        handle.attrs["training_config"] = json.dumps(training).encode()
+    report = convert(source, tmp_path / "out.h5", check_parity=False)
+    optimizer = json.loads(_attr(report.output, "training_config"))["optimizer_config"]
+    assert optimizer["class_name"] == "LossScaleOptimizer"
+    assert optimizer["config"]["dynamic"] is False
+    assert optimizer["config"]["initial_scale"] == 128.0
+    assert "is_legacy_optimizer" not in optimizer["config"]["inner_optimizer"]["config"]
+    loaded = exam_worker.load(report.output, compile=True)
+    assert loaded.ok, loaded.error

@@ -141,7 +141,8 @@ class ConfigRewriter:
         class_name = value.get("class_name")
         config = value.get("config")
         policy = config.get("name") if isinstance(config, dict) else None
-        if class_name not in self.rules.dtype_policy_classes or not isinstance(policy, str):
+        known_class = isinstance(class_name, str) and class_name in self.rules.dtype_policy_classes
+        if not known_class or not isinstance(policy, str):
             self.notes.refuse(f"{where} has a dtype policy Keras 2.9 cannot read: {value!r}")
             return value
         if policy in self.rules.plain_dtypes:

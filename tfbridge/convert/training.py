@@ -82,7 +82,7 @@ class TrainingConfigRewriter:
 
     def _wrapping_optimizer(self, original: str, wrapper: Json, serialized: Json) -> Json:
         """An optimizer wrapping another (LossScaleOptimizer): the inner one rewritten as usual."""
-        target, inner_key, fixed = wrapper["target"], wrapper["inner"], wrapper["fixed"]
+        target, inner_key, defaults = wrapper["target"], wrapper["inner"], wrapper["defaults"]
         known = self.knowledge.resolve("optimizer", target)
         config = serialized.get("config") or {}
         if known is None or inner_key not in config:
@@ -90,10 +90,10 @@ class TrainingConfigRewriter:
                 f"the optimizer `{original}` has no Keras 2.9 equivalent", DROP_OPTIMIZER_HINT
             )
             return serialized
-        kept: Json = {inner_key: self.optimizer(config[inner_key]), **fixed}
+        kept: Json = {**defaults, inner_key: self.optimizer(config[inner_key])}
         where = f"optimizer {original}"
         for arg, value in config.items():
-            if arg == inner_key or arg in fixed:
+            if arg == inner_key:
                 continue
             if arg in known.args:
                 kept[arg] = value
