@@ -143,7 +143,10 @@ def computation(name: str, base: Entry, other: Entry, replayed: Entry) -> Entry 
     `replayed` holds 2.9's re-runs of probes with the line's argument values: {label: record with
     "given", the arguments it was built with}."""
     if name in STRUCTURAL:
-        return {"not_compared": "a container or user code: its computation is not Keras's"}
+        return {
+            "not_compared": "a container or user code: not Keras's computation",
+            "structural": True,
+        }
     base_probes, other_probes = base.get("probes", {}), other.get("probes", {})
     changed: dict[str, float | str] = {}
     aligned: dict[str, Any] = {}

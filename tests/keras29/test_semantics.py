@@ -208,3 +208,12 @@ def test_rewrite_leaves_its_input_alone() -> None:
     config = {"negative_slope": 0.2}
     exact_rewrite("keras-3.15", "layer", "LeakyReLU", config)
     assert config == {"negative_slope": 0.2}
+
+
+def test_structural_layers_pass_unprobed_ones_are_refused() -> None:
+    lambda_config = {"function": ["code", None, None], "function_type": "lambda"}
+    assert exact_rewrite("2.15", "layer", "Lambda", lambda_config) == lambda_config
+    change = lookup("keras-3.15", "layer", "TextVectorization")
+    assert change is not None and change.not_compared and not change.structural
+    refusal = exact_rewrite("keras-3.15", "layer", "TextVectorization", {})
+    assert isinstance(refusal, Refusal) and "could not be compared" in refusal.reason

@@ -68,6 +68,8 @@ class BuiltinChange:
     changed_when: Mapping[str, Mapping[str, Json]] = field(default_factory=dict)
     # Why the outputs could not be compared (None when they were, or the kind is not probed).
     not_compared: str | None = None
+    # A container or user code (InputLayer, Lambda, Sequential...): only its arguments count.
+    structural: bool = False
 
     @property
     def max_abs_difference(self) -> float | None:
@@ -207,6 +209,7 @@ def _change_from_entry(line: str, kind: str, name: str, entry: dict[str, Json]) 
         changed_probes=dict(computation.get("probes", {})) if changed else {},
         changed_when=dict(computation.get("arguments", {})) if changed else {},
         not_compared=computation.get("not_compared"),
+        structural=bool(computation.get("structural")),
     )
 
 
@@ -236,7 +239,7 @@ def _absence_reason(line: str, kind: str, name: str) -> str:
 
 
 def _computation_refusal(change: BuiltinChange, config: Mapping[str, Json]) -> Refusal | None:
-    if change.not_compared is not None and not change.not_compared.startswith("a container"):
+    if change.not_compared is not None and not change.structural:
         return Refusal(change.line, change.kind, change.name, change.reason)
     for label, arguments in change.changed_when.items():
         if all(_same(config.get(arg), value) for arg, value in arguments.items()):
