@@ -17,12 +17,14 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES, assert_one_line_error, run_tfbridge
@@ -455,3 +457,34 @@ def test_seeded_sweep_of_wrong_types_never_escapes_as_a_traceback(tmp_path: Path
             assert error.exit_code in (1, 2) and "\n" not in error.one_line()
             outcomes["refused"] += 1
     assert outcomes["refused"] > 100, outcomes
+
+
+def test_kill_9_mid_write_leaves_a_temp_that_the_next_run_removes(tmp_path: Path) -> None:
+    """A real convert of a ~64 MB model, killed with SIGKILL while it writes."""
+    big = tmp_path / "in" / "big.h5"
+    big.parent.mkdir()
+    shutil.copyfile(SEQUENTIAL, big)
+    with h5py.File(big, "r+") as handle:
+        group = handle["model_weights"]["dense"]
+        name = group.attrs["weight_names"][0]
+        name = name.decode() if isinstance(name, bytes) else name
+        shape = group[name].shape
+        del group[name]
+        group.create_dataset(name, shape=shape, dtype="float32")
+        group.create_dataset("ballast", data=np.ones(16_000_000, dtype="float32"))
+        group.attrs.create("weight_names", [name, "ballast"], dtype=h5py.string_dtype())
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    command = [sys.executable, "-m", "tfbridge", "convert", str(big), "-o", str(out_dir / "o.h5")]
+    writer = subprocess.Popen([*command, "--no-parity"], stderr=subprocess.DEVNULL)
+    temp = out_dir / f".o.h5.{writer.pid}.tmp"
+    deadline = time.monotonic() + TIMEOUT
+    while not temp.exists() and writer.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    writer.kill()
+    writer.wait()
+    assert temp.exists(), "the convert finished before it could be killed mid-write"
+    assert not (out_dir / "o.h5").exists()
+    done = convert_cli(big, "-o", out_dir / "o.h5", "--no-parity")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == ["o.h5"]
