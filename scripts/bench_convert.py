@@ -46,7 +46,7 @@ def timed(source: Path, output: Path) -> float:
     times = []
     for _ in range(RUNS):
         start = time.perf_counter()
-        convert(source, output)
+        convert(source, output, check_parity=False)  # the copy alone, not the TF 2.9 check
         times.append(time.perf_counter() - start)
         output.unlink()
     return statistics.median(times)
