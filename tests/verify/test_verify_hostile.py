@@ -24,6 +24,8 @@ GOOD = MODELS / "keras-2.9" / "dense_regression.h5"
 LAMBDA = MODELS / "keras-2.9" / "timeseries_lambda.h5"
 # CLI runs here must finish quickly: a FIFO that blocked a reader would hit this.
 QUICK = 120
+# The tests run as root, who reads mode-000 files; without these capabilities it cannot.
+AS_A_USER = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search")
 
 
 def verify_json(*args: str | Path, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -121,19 +123,26 @@ def test_fingerprint_discovers_models_by_the_same_rule(tmp_path: Path, good: Pat
     assert [p.name for p in discover_models([tmp_path])] == ["good.h5", "other.hdf5"]
 
 
-def test_an_unlistable_directory_is_reported_not_skipped(tmp_path: Path, good: Path) -> None:
+def test_unreadable_files_and_directories_are_reported_not_skipped(
+    tmp_path: Path, good: Path
+) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     shutil.copy(GOOD, locked / "hidden.h5")
+    shutil.copy(GOOD, tmp_path / "secret.h5")
+    (tmp_path / "secret.h5").chmod(0)
     locked.chmod(0)
     try:
-        if os.access(locked, os.R_OK):
-            pytest.skip("running as root: chmod 000 does not stop root from listing a directory")
-        models = by_name(verify_json(tmp_path))
-        assert models["good.h5"]["verdict"] == "pass"
-        assert "cannot be listed" in messages(models["locked"])
+        done = run_tfbridge(
+            "verify", tmp_path, "--no-runtime", "--json", timeout=QUICK, prefix=AS_A_USER
+        )
     finally:
         locked.chmod(0o755)
+    assert done.returncode == 1, done.stderr
+    models = by_name(json.loads(done.stdout))
+    assert models["good.h5"]["verdict"] == "pass"
+    assert "cannot be listed (Permission denied)" in messages(models["locked"])
+    assert "not readable (permission denied)" in messages(models["secret.h5"])
 
 
 # ------------------------------------------------------------ attributes Keras 2.9 cannot read

@@ -20,6 +20,8 @@ ModelsArgument = Annotated[
         help="Model .h5 files (directories: every .h5 inside).",
         metavar="MODEL...",
         show_default=False,
+        # Each path's problems are that model's own, reported per model, not click's.
+        readable=False,
     ),
 ]
 PythonOption = Annotated[

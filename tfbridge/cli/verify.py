@@ -21,6 +21,8 @@ PathsArgument = Annotated[
         help="Model .h5 files or directories (every .h5 inside).",
         metavar="PATH...",
         show_default=False,
+        # Each path's problems are that model's own, reported per model, not click's.
+        readable=False,
     ),
 ]
 RuntimeOption = Annotated[
