@@ -223,3 +223,12 @@ def test_cli_refusal_is_one_line_and_exit_1(tmp_path: Path) -> None:
 def test_cli_unreadable_input_is_exit_2(tmp_path: Path) -> None:
     line = assert_one_line_error(run_tfbridge("convert", MODELS / "broken" / "truncated.h5"))
     assert "truncated.h5" in line
+
+
+def test_importing_convert_loads_no_numpy_or_h5py() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, tfbridge.convert; print(sorted({'numpy', 'h5py'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

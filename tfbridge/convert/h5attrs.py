@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from tfbridge.errors import TfbridgeError
 
 # Keras's HDF5_OBJECT_HEADER_LIMIT: one attribute must fit in an object header.
@@ -44,6 +42,8 @@ def _attr(owner: Any, name: str) -> Any:
 
 
 def _items(owner: Any, name: str) -> list[str]:
+    import numpy as np
+
     value = _attr(owner, name)
     if not isinstance(value, np.ndarray) or value.ndim != 1:
         raise damaged(owner, f"the attribute `{name}` of {owner.name} is not a list of names")
@@ -67,6 +67,8 @@ def read_text_attr(owner: Any, name: str) -> str | None:
 
 
 def write_str_list(group: Any, name: str, items: list[str]) -> None:
+    import numpy as np
+
     data = np.asarray([item.encode("utf8") for item in items]) if items else np.asarray([])
     chunks = 1
     parts = np.array_split(data, chunks)
