@@ -287,3 +287,47 @@ def test_keras2_loss_scale_optimizer_v3_keeps_its_settings(
     assert "is_legacy_optimizer" not in optimizer["config"]["inner_optimizer"]["config"]
     loaded = exam_worker.load(report.output, compile=True)
     assert loaded.ok, loaded.error
+
+
+DYING_LAMBDA_MODEL = """
+import os, sys
+import tensorflow as tf
+inputs = tf.keras.Input(shape=(3,))
+# Calls os._exit when TFBRIDGE_TEST_DIE is set: a worker that dies while loading the model.
+outputs = tf.keras.layers.Lambda(
+    lambda x: os._exit(7) if os.environ.get("TFBRIDGE_TEST_DIE") else x * 2.0
+)(inputs)
+model = tf.keras.Model(inputs, outputs)
+model.compile(optimizer="sgd", loss="mse")
+model.save(sys.argv[1])
+"""
+
+
+def test_cli_worker_that_dies_while_checking_is_exit_3_and_removes_the_output(
+    exam_python: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "in" / "dying.h5"
+    source.parent.mkdir()
+    subprocess.run(
+        [str(exam_python), "-c", DYING_LAMBDA_MODEL, str(source)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    made = run_tfbridge("fingerprint", source, "--python", exam_python)
+    assert made.returncode == 0, made.stderr
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    done = run_tfbridge(
+        "convert",
+        source,
+        "-o",
+        out_dir / "q.h5",
+        "--trust",
+        "--json",
+        env={"TFBRIDGE_TEST_DIE": "1"},
+    )
+    line = assert_one_line_error(done, code=3)
+    assert "the exam runtime failed while checking" in line
+    assert json.loads(done.stdout)["error"]["exit_code"] == 3
+    assert list(out_dir.iterdir()) == []

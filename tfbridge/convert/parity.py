@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tfbridge.convert.report import RETRAIN_HINT, ConversionRefused, ParityCheck
+from tfbridge.errors import EnvironmentFailure
 
 NO_FINGERPRINT = (
     "no fingerprint of the original to compare with (write one with `tfbridge fingerprint "
@@ -48,13 +49,18 @@ def check_parity(
     """Load `output` in the exam runtime and compare it with the carried `fingerprint`.
 
     Raises ParityMismatch when TF 2.9 cannot load it with compile=True, cannot predict with it,
-    or predicts otherwise than the fingerprint.
+    or predicts otherwise than the fingerprint; EnvironmentFailure when the worker died on it.
     """
     if fingerprint is None:
         return ParityCheck("unchecked", NO_FINGERPRINT)
     from tfbridge.verify import verify_models
 
     report = verify_models([(output, None)], trust=trust, progress=progress)
+    if report.worker_failures:  # the environment failed, not the conversion: exit 3
+        raise EnvironmentFailure(
+            f"the exam runtime failed while checking {output}: {report.worker_failures[0]}",
+            "run again; if it keeps failing, check the environment with `tfbridge doctor`",
+        )
     checks = {check.id: check for check in report.models[0].checks}
     for check_id in ("runtime.load", "runtime.predict", "runtime.parity"):
         check = checks.get(check_id)
