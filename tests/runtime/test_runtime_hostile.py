@@ -146,3 +146,20 @@ def test_an_interpreter_without_tensorflow_is_exit_3(tmp_path: Path) -> None:
     assert_one_line_error(done, 3)
     error = json.loads(done.stdout)["error"]
     assert error["exit_code"] == 3 and "TensorFlow does not import" in error["message"]
+
+
+@pytest.mark.runtime
+def test_fingerprint_runs_a_lambda_payload_only_with_trust(
+    exam_python: Path, models: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "payload-ran"
+    env = {"TFBRIDGE_TEST_MARKER": str(marker)}
+    model = models / "marking.h5"
+    done = run_tfbridge("fingerprint", model, "--python", exam_python, "--json", env=env)
+    assert done.returncode == 1, done.stderr
+    outcome = json.loads(done.stdout)["models"][0]
+    assert "not fingerprinted: it has Lambda layers" in outcome["error"]
+    assert not marker.exists() and not Path(f"{model}.fingerprint.json").exists()
+    done = run_tfbridge("fingerprint", model, "--python", exam_python, "--trust", env=env)
+    assert done.returncode == 0, done.stderr
+    assert marker.exists() and Path(f"{model}.fingerprint.json").is_file()

@@ -38,6 +38,10 @@ ProfileOption = Annotated[
         show_default=False,
     ),
 ]
+TrustOption = Annotated[
+    bool,
+    typer.Option("--trust", help="Load models with Lambda layers or unknown classes too."),
+]
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds allowed for TensorFlow's import and each model.")
 ]
@@ -49,6 +53,7 @@ def fingerprint(
     python: PythonOption = None,
     profile: ProfileOption = None,
     timeout: TimeoutOption = 600.0,
+    trust: TrustOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -70,6 +75,7 @@ def fingerprint(
         interpreter,
         progress=lambda model: info(f"fingerprinting {model}", quiet or json_output),
         timeout=timeout,
+        trust=trust,
     )
     if json_output:
         print_json({"python": interpreter, "models": [_as_json(o) for o in outcomes]})

@@ -109,14 +109,22 @@ def write_fingerprints(
     *,
     progress: Callable[[Path], None] | None = None,
     timeout: float = 600.0,
+    trust: bool = True,
 ) -> list[FingerprintOutcome]:
-    """Fingerprint many models in one worker; a model that fails does not stop the others."""
+    """Fingerprint many models in one worker; a model that fails does not stop the others.
+
+    `trust=False` refuses models whose loading runs code from them (Lambda layers, unknown
+    classes), as verify does without --trust; callers fingerprinting what their own training
+    script just wrote (train, convert) trust it.
+    """
     outcomes = []
     with RuntimeWorker(python, timeout=timeout) as worker:
         for model in models:
             if progress is not None:
                 progress(model)
             try:
+                if not trust:
+                    _refuse_code(Path(model))
                 outcomes.append(FingerprintOutcome(model, _write_with(Path(model), worker)))
             except EnvironmentFailure as error:
                 outcomes.append(FingerprintOutcome(model, None, error.one_line(), EXIT_ENVIRONMENT))
@@ -213,6 +221,18 @@ def _incomparable_reason(result: ProbeResult, fingerprint: Fingerprint) -> str:
 
 def _describe_inputs(inputs: Sequence[ProbeInput]) -> str:
     return ", ".join(f"{i.dtype}{list(i.shape)}" for i in inputs) or "none"
+
+
+def _refuse_code(model: Path) -> None:
+    from tfbridge.verify.static import static_check
+
+    runs_code = static_check(model).runs_code
+    if runs_code:
+        raise TfbridgeError(
+            f"{model} not fingerprinted: {runs_code}, and loading runs its code",
+            hint="pass --trust to load it anyway, if you trust where it came from",
+            exit_code=EXIT_FAILED,
+        )
 
 
 def _write_with(model: Path, worker: RuntimeWorker) -> Path:
