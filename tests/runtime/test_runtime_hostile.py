@@ -163,3 +163,19 @@ def test_fingerprint_runs_a_lambda_payload_only_with_trust(
     done = run_tfbridge("fingerprint", model, "--python", exam_python, "--trust", env=env)
     assert done.returncode == 0, done.stderr
     assert marker.exists() and Path(f"{model}.fingerprint.json").is_file()
+
+
+@pytest.mark.runtime
+def test_fingerprint_refuses_a_model_whose_attributes_are_damaged(
+    exam_python: Path, tmp_path: Path
+) -> None:
+    import h5py
+
+    model = Path(shutil.copy(FIXTURE, tmp_path / "damaged.h5"))
+    with h5py.File(model, "r+") as handle:
+        handle.attrs["training_config"] = '{"optimizer_config": '
+    done = run_tfbridge("fingerprint", model, "--python", exam_python, "--json")
+    assert done.returncode == 1, done.stderr
+    error = json.loads(done.stdout)["models"][0]["error"]
+    assert "not fingerprinted: its `training_config` attribute is not valid JSON" in error
+    assert not Path(f"{model}.fingerprint.json").exists()

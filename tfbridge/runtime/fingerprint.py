@@ -123,6 +123,7 @@ def write_fingerprints(
             if progress is not None:
                 progress(model)
             try:
+                _refuse_damaged(Path(model))
                 if not trust:
                     _refuse_code(Path(model))
                 outcomes.append(FingerprintOutcome(model, _write_with(Path(model), worker)))
@@ -221,6 +222,23 @@ def _incomparable_reason(result: ProbeResult, fingerprint: Fingerprint) -> str:
 
 def _describe_inputs(inputs: Sequence[ProbeInput]) -> str:
     return ", ".join(f"{i.dtype}{list(i.shape)}" for i in inputs) or "none"
+
+
+def _refuse_damaged(model: Path) -> None:
+    """A file whose Keras attributes are damaged is no model to take reference outputs from,
+    whichever Keras could still load it without them."""
+    from tfbridge.verify.h5file import read_saved_file
+
+    saved = read_saved_file(model)
+    damage = [f"its `{name}` attribute {why}" for name, why in saved.bad_attributes.items()]
+    if saved.training_config is not None and not isinstance(saved.training_config, dict):
+        damage.append("its `training_config` attribute is not a JSON object")
+    if damage:
+        raise TfbridgeError(
+            f"{model} not fingerprinted: {damage[0]}",
+            hint="save the model again with `model.save('model.h5')`",
+            exit_code=EXIT_FAILED,
+        )
 
 
 def _refuse_code(model: Path) -> None:
