@@ -132,6 +132,7 @@ LAYER_SPECS = {
         "variants": {
             "output_mode=multi_hot": {"output_mode": "multi_hot"},
             "output_mode=count": {"output_mode": "count"},
+            "vocabulary=[1,2,3,0,5]": {"vocabulary": [1, 2, 3, 0, 5]},
         },
     },
     "StringLookup": {
@@ -140,6 +141,7 @@ LAYER_SPECS = {
         "variants": {
             "output_mode=multi_hot": {"output_mode": "multi_hot"},
             "output_mode=count": {"output_mode": "count"},
+            "vocabulary=[a,b,c,z,q]": {"vocabulary": ["a", "b", "c", "z", "q"]},
         },
     },
     "TextVectorization": {
@@ -149,6 +151,7 @@ LAYER_SPECS = {
             "output_mode=multi_hot": {"output_mode": "multi_hot"},
             "output_mode=count": {"output_mode": "count"},
             "output_sequence_length=4": {"output_sequence_length": 4},
+            "vocabulary=[a,b,c,z,q]": {"vocabulary": ["a", "b", "c", "z", "q"]},
         },
     },
     "EinsumDense": {"kwargs": {"equation": "ab,bc->ac", "output_shape": 2}, "input": "r2"},
