@@ -108,8 +108,8 @@ def target_lock(
 ) -> Iterator[TargetLock]:
     """Hold the target's lock for the block, waiting up to `wait` seconds for another run."""
     lock = _lock_for(transport)
-    _acquire(lock, transport.describe(transport.root), wait, on_wait)
-    try:
+    try:  # released even when stopped halfway through taking it (releasing nothing is fine)
+        _acquire(lock, transport.describe(transport.root), wait, on_wait)
         yield lock
     finally:
         lock.release()
