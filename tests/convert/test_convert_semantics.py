@@ -314,7 +314,7 @@ def test_cli_worker_that_dies_while_checking_is_exit_3_and_removes_the_output(
         capture_output=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
-    made = run_tfbridge("fingerprint", source, "--python", exam_python)
+    made = run_tfbridge("fingerprint", source, "--python", exam_python, "--trust")
     assert made.returncode == 0, made.stderr
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -331,3 +331,25 @@ def test_cli_worker_that_dies_while_checking_is_exit_3_and_removes_the_output(
     assert "the exam runtime failed while checking" in line
     assert json.loads(done.stdout)["error"]["exit_code"] == 3
     assert list(out_dir.iterdir()) == []
+
+
+def test_cli_reference_python_runs_lambda_code_only_with_trust(
+    exam_python: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "in" / "lambda.h5"
+    source.parent.mkdir()
+    subprocess.run(
+        [str(exam_python), "-c", DYING_LAMBDA_MODEL, str(source)],  # doubles its input here
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    command = ("convert", source, "--json", "--reference-python", exam_python)
+    untrusted = run_tfbridge(*command, "-o", tmp_path / "a.h5")
+    assert untrusted.returncode == 0, untrusted.stderr
+    parity = json.loads(untrusted.stdout)["parity"]
+    assert parity["status"] == "unchecked" and "--trust" in parity["detail"], parity
+    assert not fingerprint_path(source).exists()
+    trusted = run_tfbridge(*command, "-o", tmp_path / "b.h5", "--trust")
+    assert trusted.returncode == 0, trusted.stderr
+    assert json.loads(trusted.stdout)["parity"]["status"] == "pass"

@@ -97,14 +97,12 @@ def convert(
         plan = _plan(model_file, source, drop_optimizer)
         no_reference = None
         if check_parity and reference_python is not None:
-            no_reference = reference_fingerprint(source, Path(reference_python))
+            no_reference = reference_fingerprint(source, Path(reference_python), trust=trust)
         _write(model_file, output, plan)
     try:
         fingerprint = _carry_fingerprint(source, output)
-        if not check_parity:
-            parity = ParityCheck("unchecked", "not asked for (--no-parity)")
-        elif no_reference is not None:
-            parity = ParityCheck("unchecked", no_reference)
+        if not check_parity or no_reference is not None:
+            parity = ParityCheck("unchecked", no_reference or "not asked for (--no-parity)")
         else:
             parity = prove_parity(source, output, fingerprint, trust=trust, progress=progress)
     except BaseException:

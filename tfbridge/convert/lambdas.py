@@ -38,5 +38,5 @@ def check_lambda(config: dict[str, Any], where: str, notes: Notes) -> None:
         return
     notes.change(
         f"{where} kept as is: its bytecode reads as Python 3.8's; "
-        "loading it runs that code (check with `tfbridge verify --trust`)"
+        "loading it runs that code (convert or verify with --trust load it to check parity)"
     )

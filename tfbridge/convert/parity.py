@@ -27,14 +27,17 @@ class ParityMismatch(ConversionRefused):
         super().__init__(source, [f"{reason}; the output was removed"], RETRAIN_HINT)
 
 
-def reference_fingerprint(source: Path, reference_python: Path) -> str | None:
-    """Write the original's fingerprint with the Python that saved it; why not, or None."""
+def reference_fingerprint(source: Path, reference_python: Path, *, trust: bool) -> str | None:
+    """Write the original's fingerprint with the Python that saved it; why not, or None.
+
+    Loading runs a Lambda's code there too, so such models are fingerprinted only with `trust`.
+    """
     from tfbridge.runtime import read_fingerprint, write_fingerprints
 
     current = read_fingerprint(source)
     if current is not None and not current.stale:
         return None
-    (outcome,) = write_fingerprints([source], reference_python)
+    (outcome,) = write_fingerprints([source], reference_python, trust=trust)
     return None if outcome.ok else f"--reference-python could not fingerprint it: {outcome.error}"
 
 
