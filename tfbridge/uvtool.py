@@ -64,6 +64,11 @@ def explain_failure(what: str, stderr: str) -> TfbridgeError:
             f"{what} failed: {said}",
             "the profile's pins cannot be installed together: fix the pip: list of its envs/*.yml",
         )
+    if "no space left on device" in lowered:
+        return EnvironmentFailure(
+            f"{what} failed: the disk is full ({said})",
+            "free some disk space (uv keeps its cache in `uv cache dir`) and run the command again",
+        )
     if "hash mismatch" in lowered:
         return EnvironmentFailure(
             f"{what} failed: {said}",
