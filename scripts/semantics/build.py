@@ -59,9 +59,7 @@ def main(selected: list[str], reuse_dumps: bool) -> None:
     for runtime in chosen:
         interpreter = runtime.interpreter if reuse_dumps else runtimes.build(runtime)
         lines[runtime.line] = probe_or_reuse(runtime.line, interpreter, runtime, reuse_dumps)
-    requests = compare.replay_requests(base, lines)
-    replays = runtimes.run_replay(exam_interpreter(), requests)
-    table = compare.build_table(base, lines, replays, requests)
+    table = runtimes.make_table(exam_interpreter(), base, lines)
     if selected and TABLE.is_file():  # the other lines stay as they are
         kept = json.loads(TABLE.read_text())
         table["lines"] = {**kept["lines"], **table["lines"]}

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 FORMAT = 1
-KNOWLEDGE_FILE = (
-    Path(__file__).resolve().parents[2] / "tfbridge" / "data" / "keras29_knowledge.json"
-)
 # Outputs agree when no value differs by more than this, scaled by the larger of 1 and the
 # largest magnitude 2.9 produced (float32 kernels may reorder sums between versions).
 TOLERANCE = 1e-5
@@ -95,7 +91,7 @@ def aligned_arguments(
     return aligned
 
 
-def replay_requests(base: Dump, lines: dict[str, Dump]) -> dict[str, Any]:
+def replay_requests(base: Dump, lines: dict[str, Dump], accepts: Entry) -> dict[str, Any]:
     """For each line, the layer probes 2.9 must re-run with the line's argument values."""
     requests: dict[str, Any] = {}
     base_layers = base["builtins"]["layer"]
@@ -104,7 +100,7 @@ def replay_requests(base: Dump, lines: dict[str, Dump]) -> dict[str, Any]:
             if name not in base_layers or name in STRUCTURAL:
                 continue
             base_entry = base_layers[name]
-            accepted = accepted_arguments("layer", name, base_entry)
+            accepted = accepted_arguments("layer", name, base_entry, accepts)
             renamed = confirmed_renames(base_entry.get("probes", {}), other.get("probes", {}))
             for label, probe in other.get("probes", {}).items():
                 base_probe = base_entry.get("probes", {}).get(label)
@@ -118,22 +114,28 @@ def replay_requests(base: Dump, lines: dict[str, Dump]) -> dict[str, Any]:
     return requests
 
 
-@cache
-def _loader_arguments() -> dict[str, Any]:
-    """Keras 2.9's loader knowledge (tfbridge/data/keras29_knowledge.json, measured in 2.9)."""
-    data: dict[str, Any] = json.loads(KNOWLEDGE_FILE.read_text())
-    return data["categories"]
+def acceptance_requests(base: Dump, lines: dict[str, Dump]) -> dict[str, Any]:
+    """Arguments the lines have that 2.9's default config and signature do not show: 2.9 is then
+    asked whether its constructors take them through **kwargs (with the first line's value)."""
+    requests: dict[str, Any] = {}
+    for _, dump in sorted(lines.items()):
+        for kind, members in sorted(dump["builtins"].items()):
+            for name, other in sorted(members.items()):
+                base_entry = base["builtins"].get(kind, {}).get(name)
+                if base_entry is None or "config" not in other:
+                    continue
+                shown = set(base_entry.get("config", {})) | set(base_entry["signature"])
+                for arg, value in other["config"].items():
+                    if arg not in shown and value != "<drawn>":
+                        requests.setdefault(kind, {}).setdefault(name, {}).setdefault(arg, value)
+    return requests
 
 
-def accepted_arguments(kind: str, name: str, base_entry: Entry) -> set[str]:
-    """What 2.9 takes: its default config's keys, its signature's names, and what its loader
-    accepts through **kwargs (from the knowledge file)."""
-    known = _loader_arguments().get(kind, {}).get(name, {})
-    return (
-        set(base_entry.get("config", {}))
-        | set(base_entry["signature"])
-        | set(known.get("args", []))
-    )
+def accepted_arguments(kind: str, name: str, base_entry: Entry, accepts: Entry) -> set[str]:
+    """What 2.9 takes: its default config's keys, its signature's names, and what it was seen to
+    take through **kwargs (`accepts`, from probe.py --accepted in 2.9)."""
+    taken = accepts.get(kind, {}).get(name, [])
+    return set(base_entry.get("config", {})) | set(base_entry["signature"]) | set(taken)
 
 
 def computation(name: str, base: Entry, other: Entry, replayed: Entry) -> Entry | str:
@@ -221,12 +223,12 @@ def difference_only(base: Any, other: Any) -> tuple[Any, Any]:
 
 
 def argument_changes(
-    kind: str, name: str, base: Entry, other: Entry, renamed: dict[str, str]
+    kind: str, name: str, base: Entry, other: Entry, renamed: dict[str, str], accepts: Entry
 ) -> Entry:
     """added {arg: default} (what 2.9 does not accept), removed, renamed {new: old}, redefaulted
     {arg: [2.9 default, new default]}; only the non-empty ones."""
     base_args, other_args = arguments(base, other)
-    accepted = accepted_arguments(kind, name, base)
+    accepted = accepted_arguments(kind, name, base, accepts)
     added = {
         arg: value
         for arg, value in other_args.items()
@@ -244,10 +246,31 @@ def argument_changes(
     return {key: value for key, value in changes.items() if value}
 
 
-def builtin_change(kind: str, name: str, base: Entry, other: Entry, replayed: Entry) -> Entry:
+@dataclass
+class Evidence29:
+    """What 2.9 was asked after the lines were probed: which of their arguments its constructors
+    take (`accepts`), and layer probes re-run with each line's argument values (`requests` per
+    line, and their `replays`)."""
+
+    accepts: Entry = field(default_factory=dict)
+    requests: Entry = field(default_factory=dict)
+    replays: Entry = field(default_factory=dict)
+
+    def replayed(self, line: str, name: str) -> Entry:
+        """{label: 2.9's record, with "given": the arguments it was built with}."""
+        records = self.replays.get(line, {}).get(name, {})
+        asked = self.requests.get(line, {}).get(name, {})
+        return {
+            label: {**record, "given": asked[label]["kwargs"]} for label, record in records.items()
+        }
+
+
+def builtin_change(
+    kind: str, name: str, base: Entry, other: Entry, replayed: Entry, accepts: Entry
+) -> Entry:
     """How one built-in of a line differs from 2.9's; empty when it does not."""
     renamed = confirmed_renames(base.get("probes", {}), other.get("probes", {}))
-    change = argument_changes(kind, name, base, other, renamed)
+    change = argument_changes(kind, name, base, other, renamed, accepts)
     if kind in PROBED_KINDS:
         outcome = computation(name, base, other, replayed)
         if outcome != "same":
@@ -258,20 +281,24 @@ def builtin_change(kind: str, name: str, base: Entry, other: Entry, replayed: En
 PROBED_KINDS = ("activation", "layer")
 
 
-def compare_line(base: Dump, other: Dump, replays: Entry, requests: Entry) -> Entry:
-    """One line's section of the table; `replays`/`requests` are this line's 2.9 re-runs."""
+def compare_line(base: Dump, other: Dump, line: str, evidence: Evidence29) -> Entry:
+    """One line's section of the table."""
     kinds: Entry = {}
     for kind in sorted(base["builtins"]):
         base_kind = base["builtins"][kind]
         other_kind = other["builtins"].get(kind, {})
         common = sorted(set(base_kind) & set(other_kind))
-        changes = {}
-        for name in common:
-            replayed = {
-                label: {**record, "given": requests[name][label]["kwargs"]}
-                for label, record in replays.get(name, {}).items()
-            }
-            changes[name] = builtin_change(kind, name, base_kind[name], other_kind[name], replayed)
+        changes = {
+            name: builtin_change(
+                kind,
+                name,
+                base_kind[name],
+                other_kind[name],
+                evidence.replayed(line, name),
+                evidence.accepts,
+            )
+            for name in common
+        }
         kinds[kind] = {
             "compared": len(common),
             "changed": {name: change for name, change in changes.items() if change},
@@ -324,16 +351,15 @@ def keras29_side(base: Dump) -> Entry:
     }
 
 
-def build_table(base: Dump, lines: dict[str, Dump], replays: Entry, requests: Entry) -> Entry:
-    """The whole table from 2.9's dump, each line's dump and 2.9's re-runs for each line."""
+def build_table(base: Dump, lines: dict[str, Dump], evidence: Evidence29) -> Entry:
+    """The whole table from 2.9's dump, each line's dump, and what 2.9 was asked after."""
     return {
         "format": FORMAT,
         "generated_by": "scripts/semantics/build.py (probe.py in each runtime, then compare.py)",
         "tolerance": TOLERANCE,
         "keras29": keras29_side(base),
         "lines": {
-            line: compare_line(base, dump, replays.get(line, {}), requests.get(line, {}))
-            for line, dump in sorted(lines.items())
+            line: compare_line(base, dump, line, evidence) for line, dump in sorted(lines.items())
         },
     }
 

@@ -516,6 +516,36 @@ def replay(requests):
     return results
 
 
+def constructs(kind, name, cls, kwargs):
+    try:
+        build_instance(kind, name, cls, kwargs)
+    except Exception:  # rejected: that is the answer
+        return False
+    return True
+
+
+def accepted(requests):
+    """Which arguments this Keras's constructors take: {kind: {name: {arg: value}}} -> {kind:
+    {name: [args]}}. A class that also takes a made-up argument ignores unknown ones, so its
+    silence proves nothing: none of its arguments count as taken."""
+    members = catalogue()
+    results = {}
+    for kind, by_name in sorted(requests.items()):
+        for name, arguments in sorted(by_name.items()):
+            cls = members[kind].get(name)
+            if not inspect.isclass(cls) or name in NOT_CONSTRUCTED:
+                continue
+            if constructs(kind, name, cls, {"tfbridge_no_such_argument": 1}):
+                continue
+            taken = [
+                arg
+                for arg, value in sorted(arguments.items())
+                if constructs(kind, name, cls, {arg: value})
+            ]
+            results.setdefault(kind, {})[name] = taken
+    return results
+
+
 def layer_probes(name, cls):
     spec = LAYER_SPECS.get(name, {})
     probes = {"default": probe_layer(name, cls, {}, spec.get("input"))}
@@ -577,10 +607,11 @@ def keras_version():
 
 
 def main():
-    if sys.argv[1:2] == ["--replay"]:
+    if sys.argv[1:2] in (["--replay"], ["--accepted"]):
         with open(sys.argv[2]) as handle:
             requests = json.load(handle)
-        json.dump(replay(requests), sys.stdout, sort_keys=True, separators=(",", ":"))
+        answer = replay(requests) if sys.argv[1] == "--replay" else accepted(requests)
+        json.dump(answer, sys.stdout, sort_keys=True, separators=(",", ":"))
         sys.stdout.write("\n")
         return
     builtins = {}

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import compare
+
 PYENV_VERSIONS = Path.home() / ".pyenv" / "versions"
 VENVS_ROOT = Path(os.environ.get("TFBRIDGE_SEMANTICS_VENVS", "/tmp/semantics-venvs"))
 TEST_HOME = Path(os.environ.get("TFBRIDGE_TEST_HOME", Path.home() / ".cache" / "tfbridge-tests"))
@@ -120,9 +122,22 @@ def run_probe(
     return dump
 
 
-def run_replay(exam_interpreter: Path, requests: dict[str, Any]) -> dict[str, Any]:
-    """Re-run layer probes in 2.9 with other lines' argument values (compare.replay_requests)."""
+def ask_exam(exam_interpreter: Path, option: str, requests: dict[str, Any]) -> dict[str, Any]:
+    """Run probe.py --accepted or --replay in 2.9 with `requests` (see compare.py)."""
     with tempfile.TemporaryDirectory(prefix="tfbridge-semantics-") as folder:
         request_file = Path(folder) / "requests.json"
         request_file.write_text(json.dumps(requests))
-        return run_probe(exam_interpreter, None, "--replay", str(request_file))
+        return run_probe(exam_interpreter, None, option, str(request_file))
+
+
+def make_table(
+    exam_interpreter: Path, base: compare.Dump, lines: dict[str, compare.Dump]
+) -> dict[str, Any]:
+    """The table from 2.9's dump and the lines' dumps, asking 2.9 what the comparison needs."""
+    evidence = compare.Evidence29()
+    evidence.accepts = ask_exam(
+        exam_interpreter, "--accepted", compare.acceptance_requests(base, lines)
+    )
+    evidence.requests = compare.replay_requests(base, lines, evidence.accepts)
+    evidence.replays = ask_exam(exam_interpreter, "--replay", evidence.requests)
+    return compare.build_table(base, lines, evidence)

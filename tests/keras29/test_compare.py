@@ -34,10 +34,10 @@ def entry(config: dict[str, Any], probes: dict[str, Any]) -> dict[str, Any]:
 def test_outputs_beyond_the_tolerance_are_a_computation_change(compare: ModuleType) -> None:
     base = entry({"units": 2}, {"default": probe([0.0, 1.0])})
     moved = entry({"units": 2}, {"default": probe([0.0, 1.1])})
-    change = compare.builtin_change("layer", "Dense", base, moved, {})
+    change = compare.builtin_change("layer", "Dense", base, moved, {}, {})
     assert change["computation"]["probes"] == {"default": pytest.approx(0.1)}
     rounding = entry({"units": 2}, {"default": probe([0.0, 1.0 + 1e-7])})
-    assert compare.builtin_change("layer", "Dense", base, rounding, {}) == {}
+    assert compare.builtin_change("layer", "Dense", base, rounding, {}, {}) == {}
 
 
 def test_another_output_shape_is_a_change_and_a_failed_probe_is_not_compared(
@@ -45,10 +45,10 @@ def test_another_output_shape_is_a_change_and_a_failed_probe_is_not_compared(
 ) -> None:
     base = entry({}, {"default": probe([0.0, 1.0])})
     wider = entry({}, {"default": probe([0.0, 1.0, 2.0])})
-    change = compare.builtin_change("layer", "RandomCrop", base, wider, {})
+    change = compare.builtin_change("layer", "RandomCrop", base, wider, {}, {})
     assert "output shape" in change["computation"]["probes"]["default"]
     failed = entry({}, {"default": {"error": "ValueError: no"}})
-    change = compare.builtin_change("layer", "RandomCrop", base, failed, {})
+    change = compare.builtin_change("layer", "RandomCrop", base, failed, {}, {})
     assert change["computation"] == {"not_compared": "ValueError: no"}
 
 
@@ -60,19 +60,23 @@ def test_a_rename_needs_equal_outputs_under_the_new_name(compare: ModuleType) ->
         {"negative_slope": 0.3},
         {"default": default, label: probe([1.0, -0.1], argument="negative_slope")},
     )
-    assert compare.builtin_change("layer", "LeakyReLU", base, same, {}) == {
+    assert compare.builtin_change("layer", "LeakyReLU", base, same, {}, {}) == {
         "renamed": {"negative_slope": "alpha"}
     }
     other = entry({"negative_slope": 0.3}, {label: probe([1.0, -0.5], argument="negative_slope")})
-    change = compare.builtin_change("layer", "LeakyReLU", base, other, {})
+    change = compare.builtin_change("layer", "LeakyReLU", base, other, {}, {})
     assert change["added"] == {"negative_slope": 0.3} and change["removed"] == ["alpha"]
 
 
-def test_added_means_what_the_2_9_loader_does_not_accept(compare: ModuleType) -> None:
+def test_added_means_what_2_9_was_not_seen_to_take(compare: ModuleType) -> None:
     base = entry({"units": 2}, {})
     newer = entry({"units": 2, "zero_output_for_mask": False, "use_cudnn": "auto"}, {})
-    change = compare.argument_changes("layer", "LSTM", base, newer, {})
-    assert change["added"] == {"use_cudnn": "auto"}  # 2.9's LSTM takes zero_output_for_mask
+    lines = {"keras-3": {"builtins": {"layer": {"LSTM": newer}}}}
+    asked = compare.acceptance_requests({"builtins": {"layer": {"LSTM": base}}}, lines)
+    assert asked == {"layer": {"LSTM": {"zero_output_for_mask": False, "use_cudnn": "auto"}}}
+    taken = {"layer": {"LSTM": ["zero_output_for_mask"]}}  # through 2.9's RNN **kwargs
+    change = compare.argument_changes("layer", "LSTM", base, newer, {}, taken)
+    assert change["added"] == {"use_cudnn": "auto"}
 
 
 def test_a_nested_object_shows_only_what_differs(compare: ModuleType) -> None:

@@ -23,15 +23,14 @@ KERAS2_LINES = sorted(line for line in TABLE["lines"] if not line.startswith("ke
 
 
 @pytest.fixture(scope="module")
-def scripts() -> Iterator[tuple[ModuleType, ModuleType]]:
-    """scripts/semantics/compare.py and runtimes.py, the code that wrote the table."""
+def runtimes() -> Iterator[ModuleType]:
+    """scripts/semantics/runtimes.py, the code that wrote the table (with compare.py)."""
     sys.path.insert(0, str(SEMANTICS_SCRIPTS))
     try:
-        import compare
         import runtimes
     finally:
         sys.path.remove(str(SEMANTICS_SCRIPTS))
-    yield compare, runtimes
+    yield runtimes
 
 
 def _differences(committed: Any, fresh: Any, path: str = "") -> list[str]:
@@ -49,15 +48,12 @@ def _differences(committed: Any, fresh: Any, path: str = "") -> list[str]:
 
 @pytest.mark.runtime
 def test_table_matches_a_fresh_probe_of_every_runtime_on_this_machine(
-    exam_python: Path, scripts: tuple[ModuleType, ModuleType]
+    exam_python: Path, runtimes: ModuleType
 ) -> None:
-    compare, runtimes = scripts
     base = runtimes.run_probe(exam_python, None)
     present = runtimes.built_runtimes()
     lines = {runtime.line: runtimes.run_probe(runtime.interpreter, runtime) for runtime in present}
-    requests = compare.replay_requests(base, lines)
-    replays = runtimes.run_replay(exam_python, requests)
-    fresh = compare.build_table(base, lines, replays, requests)
+    fresh = runtimes.make_table(exam_python, base, lines)
 
     drift = _differences(TABLE["keras29"], fresh["keras29"], "/keras29")
     for line in lines:
