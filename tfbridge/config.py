@@ -325,12 +325,13 @@ def _local_path(value: str, root: Path, source: Path, key: str) -> Path:
 def _reject_shared_dirs(slots: Mapping[str, Slot], source: Path) -> None:
     owners: dict[str, str] = {}
     for slot in slots.values():
-        other = owners.setdefault(slot.remote_dir, slot.name)
+        other = owners.setdefault(slot.remote_dir.casefold(), slot.name)  # macOS ignores case
         if other != slot.name:
             raise _bad(
                 source,
                 f"slots.{slot.name}.remote_dir",
-                f"is also slot {other}'s directory; each slot needs its own (one .h5 each)",
+                f"is also slot {other}'s directory (case ignored, as on macOS and Windows); "
+                "each slot needs its own (one .h5 each)",
             )
 
 

@@ -71,3 +71,15 @@ def test_slot_symlinked_to_its_own_directory_inside_the_target_is_followed(
     assert os.listdir(exam_dir / "real" / "q1") == ["q1.h5"]
     assert (exam_dir / "Category1").is_symlink()
     assert (exam_dir / "real" / "q1" / "q1.h5").read_bytes() == models["first"].read_bytes()
+
+
+def test_slot_directories_differing_only_in_case_are_one_directory(
+    dest: str, make_project: ProjectMaker, exam_dir: Path
+) -> None:
+    """On macOS and Windows `Category1` and `category1` are one directory: refused everywhere."""
+    (exam_dir / "category1").mkdir()
+    (exam_dir / "Alias").symlink_to("category1")
+    root = make_project(dest, slots={"q1": ("first", "Category1"), "q2": ("second", "Alias")})
+    line = assert_one_line_error(run_tfbridge("sync", cwd=root), code=2)
+    assert "slots q1 and q2 both land in" in line and "case ignored" in line
+    assert os.listdir(exam_dir / "category1") == []

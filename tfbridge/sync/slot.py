@@ -77,11 +77,13 @@ def check_distinct(transport: Transport, every_slot: Iterable[Slot]) -> None:
                 f"{transport.describe(real)}, not to a question directory of its own",
                 hint=f"remove that symlink, or fix slots.{slot.name}.remote_dir",
             )
-        other = owners.setdefault(real, slot)
+        # macOS and Windows file systems ignore case: Category1 and category1 are one directory
+        other = owners.setdefault(real.casefold(), slot)
         if other is not slot:
             raise TfbridgeError(
                 f"slots {other.name} and {slot.name} both land in {transport.describe(real)} "
-                f"(remote_dir {other.remote_dir!r} and {slot.remote_dir!r}, symlinks resolved); "
+                f"(remote_dir {other.remote_dir!r} and {slot.remote_dir!r}, symlinks resolved, "
+                "case ignored); "
                 "sending one would replace the other's model",
                 hint=f"give each slot its own directory: remove the symlink or fix "
                 f"slots.{slot.name}.remote_dir",
