@@ -3,6 +3,15 @@
 A dump is what `probe.py` prints in one runtime. For every built-in that 2.9 also has, the table
 says which arguments the line adds (with their defaults), removes, renames or re-defaults, and
 whether its outputs on the probe's fixed inputs differ from 2.9's.
+
+- added: in the line's default config, and 2.9 does not take it (not in 2.9's config or
+  signature, and 2.9's constructor rejected it when asked: `probe.py --accepted`);
+- removed: in 2.9's default config, not in the line's (2.9 then uses its own default);
+- renamed: a RENAME_CANDIDATES entry whose probe gave 2.9's output under the new name;
+- redefaulted: in both default configs with other values (nested objects cut to the difference);
+- computation: outputs compared probe by probe; where the line's config sets an argument 2.9
+  has to another value than 2.9's default, 2.9 re-runs that probe with the line's value
+  (`probe.py --replay`), so a changed default is not mistaken for a changed computation.
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ class BuiltinChange:
     line: str
     kind: str
     name: str
+    # Arguments 2.9 does not take -> the line's default; arguments 2.9 has that the line dropped.
     added: Mapping[str, Json] = field(default_factory=dict)
     removed: tuple[str, ...] = ()
     renamed: Mapping[str, str] = field(default_factory=dict)  # line's name -> 2.9's name
