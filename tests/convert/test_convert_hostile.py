@@ -370,6 +370,17 @@ def test_unreadable_fingerprint_of_the_input_stops_before_writing(tmp_path: Path
     assert_refused_cleanly(source, tmp_path, 2, expect="fingerprint")
 
 
+def test_output_over_the_inputs_fingerprint_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "model.h5"
+    shutil.copyfile(SOURCE, source)
+    shutil.copyfile(f"{SOURCE}.fingerprint.json", f"{source}.fingerprint.json")
+    before = sha256(Path(f"{source}.fingerprint.json"))
+    line = assert_one_line_error(convert_cli(source, "-o", f"{source}.fingerprint.json"))
+    assert "refusing to overwrite the input" in line
+    assert sha256(Path(f"{source}.fingerprint.json")) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.h5", "model.h5.fingerprint.json"]
+
+
 def test_an_existing_output_survives_a_refusal(tmp_path: Path) -> None:
     output = tmp_path / "out.h5"
     output.write_bytes(b"the user's previous model")

@@ -249,11 +249,13 @@ def _check_paths(source: Path, output: Path) -> None:
         raise TfbridgeError(
             f"{source} is a Keras 3 `.keras` archive, not an .h5 file", hint=SAVE_AS_H5_HINT
         )
-    if check_writable_target(output) == Path(os.path.realpath(source)):
-        raise TfbridgeError(
-            f"refusing to overwrite the input {source}", hint="pick another name with -o"
-        )
-    check_writable_target(fingerprint_path(output))
+    inputs = {Path(os.path.realpath(path)) for path in (source, fingerprint_path(source))}
+    for target in (output, fingerprint_path(output)):
+        if check_writable_target(target) in inputs:
+            raise TfbridgeError(
+                f"refusing to overwrite the input {source} or its fingerprint with {target}",
+                hint="pick another name with -o",
+            )
 
 
 class _open_model_file:  # a context manager, named like open()
