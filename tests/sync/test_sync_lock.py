@@ -8,7 +8,8 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from sync_processes import models_in, parts, start_sync, use_model, wait_until
 
 from tests.conftest import assert_one_line_error, run_tfbridge
 from tfbridge.config import load_config
-from tfbridge.sync import open_transport
+from tfbridge.sync.engine import connected
 from tfbridge.sync.lock import LOCK_DIRNAME, OWNER_FILENAME, STALE_AFTER, Owner, target_lock
+from tfbridge.sync.transport import Transport
 
 ProjectMaker = Callable[..., Path]
 
@@ -48,19 +50,25 @@ def test_two_syncs_at_once_both_end_well_with_one_model(
     assert len(os.listdir(exam_dir / ".tfbridge-history" / "q1")) == 1
 
 
+@contextmanager
+def _lock_held_here(root: Path) -> Iterator[Transport]:
+    """The target's lock, taken by this test process through its own connection."""
+    with (
+        connected(load_config(root).require_target()) as far,
+        target_lock(far, wait=0, on_wait=print),
+    ):
+        yield far
+
+
 def test_a_held_lock_makes_sync_wait_and_say_so_then_proceed(
     dest: str, make_project: ProjectMaker, exam_dir: Path, models: dict[str, Path]
 ) -> None:
     root = _sent_then_changed(make_project, dest, models["second"])
-    far = open_transport(load_config(root).require_target())
-    try:
-        with target_lock(far, wait=0, on_wait=print):
-            running = start_sync(root, "--wait", "120")
-            wait_until(lambda: "waiting up to 120 s" in running.stderr, running, "it waited")
-            assert models_in(exam_dir / "Category1") == ["q1.h5"]
-            assert (exam_dir / "Category1" / "q1.h5").read_bytes() == models["first"].read_bytes()
-    finally:
-        far.close()
+    with _lock_held_here(root):
+        running = start_sync(root, "--wait", "120")
+        wait_until(lambda: "waiting up to 120 s" in running.stderr, running, "it waited")
+        assert models_in(exam_dir / "Category1") == ["q1.h5"]
+        assert (exam_dir / "Category1" / "q1.h5").read_bytes() == models["first"].read_bytes()
     code, _, stderr = running.finish()
     assert code == 0, stderr
     assert f"process {os.getpid()} on {socket.gethostname()}" in stderr
@@ -71,12 +79,8 @@ def test_a_lock_held_past_the_wait_is_exit_3_naming_the_holder(
     dest: str, make_project: ProjectMaker, exam_dir: Path, models: dict[str, Path]
 ) -> None:
     root = _sent_then_changed(make_project, dest, models["second"])
-    far = open_transport(load_config(root).require_target())
-    try:
-        with target_lock(far, wait=0, on_wait=print):
-            done = run_tfbridge("sync", "--wait", "1", "--json", cwd=root)
-    finally:
-        far.close()
+    with _lock_held_here(root) as far:
+        done = run_tfbridge("sync", "--wait", "1", "--json", cwd=root)
     line = assert_one_line_error(done, code=3)
     assert f"another tfbridge run is syncing to {far.describe(far.root)}" in line
     assert f"process {os.getpid()} on {socket.gethostname()}" in line
