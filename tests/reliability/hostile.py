@@ -56,6 +56,8 @@ class Case:
     # A readable regular file (else a FIFO, link loop, folder, ...: refused as a path, so a
     # command may refuse a whole batch that holds it).
     plain: bool = True
+    # Named `*.h5`: what a slot in tfbridge.toml must name (else the whole config is refused).
+    h5_named: bool = True
 
     @property
     def is_model(self) -> bool:
@@ -471,10 +473,10 @@ CASES: tuple[Case, ...] = (
     Case("random_bytes", random_bytes, "file"),
     Case("hdf5_signature_then_junk", hdf5_signature_then_junk, "file"),
     Case("text_file", text_file, "file"),
-    Case("keras_zip", keras_zip, "file"),
+    Case("keras_zip", keras_zip, "file", h5_named=False),
     Case("keras_zip_named_h5", keras_zip_named_h5, "file"),
     Case("junk_zip", junk_zip, "file"),
-    Case("saved_model_directory", saved_model_directory, "file", plain=False),
+    Case("saved_model_directory", saved_model_directory, "file", plain=False, h5_named=False),
     Case("fifo", fifo, "file", plain=False),
     Case("symlink_loop", symlink_loop, "file", plain=False),
     Case("dangling_symlink", dangling_symlink, "file", plain=False),
