@@ -105,3 +105,28 @@ def _dead_pid() -> int:
         text=True,
     )
     return int(child.stdout)
+
+
+@pytest.mark.runtime
+def test_interrupt_with_json_prints_one_error_object(exam_python: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "train_slowly.py"
+    script.write_text("import time\nprint('training', flush=True)\ntime.sleep(120)\n")
+    (tmp_path / "pyproject.toml").write_text("")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfbridge", "train", "--json", str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    time.sleep(4)  # the script is running
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert json.loads(stdout)["error"]["exit_code"] == 130

@@ -29,6 +29,7 @@ from tfbridge.cli.output import print_error_json
 from tfbridge.errors import EXIT_USAGE, TfbridgeError
 
 DEBUG_ENV_VAR = "TFBRIDGE_DEBUG"
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM, as shells report a SIGINT
 BUG_HINT = (
     "this is a bug in tfbridge: run again with --debug (or TFBRIDGE_DEBUG=1) for the traceback "
     "and report it"
@@ -63,7 +64,7 @@ def _click_error(error: Exception, json_output: bool) -> None:
         error.show()  # type: ignore[attr-defined]
         sys.exit(EXIT_USAGE)
     if name == "Abort":
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     if hasattr(error, "format_message") and hasattr(error, "exit_code"):
         context = getattr(error, "ctx", None)
         command = "tfbridge" if context is None else context.command_path
@@ -94,4 +95,6 @@ def run() -> None:
         _click_error(error, json_output)
         message = f"internal error: {type(error).__name__}: {error}".splitlines()[0]
         _fail(TfbridgeError(message[:300], BUG_HINT, EXIT_USAGE), json_output)
+    if code == EXIT_INTERRUPTED and json_output:
+        print_error_json("interrupted", "run the command again; half-done work was removed", code)
     sys.exit(code if isinstance(code, int) else 0)
