@@ -3,6 +3,10 @@
 TensorFlow is imported once when the worker starts; every `load`/`predict_probes` after that costs
 only the model itself. A worker that dies or hangs is reported as an EnvironmentFailure (exit 3)
 naming the interpreter and what it was doing; the next request starts a fresh process.
+
+`shared=True` talks the same protocol over the socket of the warm worker (tfbridge.runtime.daemon)
+instead of a process of its own: closing only ends the conversation, and a worker that died or
+hung is killed so that the next caller starts a fresh one.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -29,6 +35,8 @@ from tfbridge.runtime.results import LoadResult, ProbeInput, ProbeResult, Runtim
 
 if TYPE_CHECKING:
     import numpy
+
+    from tfbridge.runtime.daemon import DaemonRecord
 
 WORKER_SCRIPT = Path(__file__).resolve().with_name("worker.py")
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -49,10 +57,21 @@ class RuntimeWorker:
     caller at a time.
     """
 
-    def __init__(self, python: Path, *, timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        python: Path,
+        *,
+        timeout: float = 600.0,
+        shared: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         self.python = Path(python)
         self.timeout = timeout
+        self.shared = shared
+        self.progress = progress
         self._process: subprocess.Popen[str] | None = None
+        self._socket: socket.socket | None = None
+        self._daemon: DaemonRecord | None = None
         self._responses: queue.Queue[str | None] = queue.Queue()
         self._log_path: Path | None = None
         self._next_id = 0
@@ -71,6 +90,8 @@ class RuntimeWorker:
 
     @property
     def pid(self) -> int | None:
+        if self._daemon is not None:
+            return self._daemon.pid
         return self._process.pid if self._process is not None else None
 
     # ------------------------------------------------------------------ requests
@@ -97,11 +118,19 @@ class RuntimeWorker:
 
     def start(self) -> None:
         """Start the worker and wait until TensorFlow is imported (no-op when already running)."""
-        if self._process is not None and self._process.poll() is None:
+        if self._socket is not None or (self._process is not None and self._process.poll() is None):
             return
         self._discard_process()
-        self._spawn()
+        began = time.monotonic()
+        if self.shared:
+            self._connect_shared()
+        else:
+            self._spawn()
         hello = self._read_line(doing="importing TensorFlow")
+        if not self.shared and hello.get("event") == "hello":
+            from tfbridge.runtime.daemon import remember_start_seconds
+
+            remember_start_seconds(time.monotonic() - began)
         if hello.get("event") == "fatal":
             error = hello.get("error") or {}
             self._discard_process()
@@ -113,6 +142,9 @@ class RuntimeWorker:
             )
 
     def close(self) -> None:
+        if self._socket is not None:
+            self._hang_up()
+            return
         process = self._process
         if process is not None and process.poll() is None:
             try:
@@ -131,15 +163,36 @@ class RuntimeWorker:
             log.seek(max(0, size - max_bytes))
             return log.read().decode("utf-8", "replace")
 
+    def _connect_shared(self) -> None:
+        from tfbridge.runtime.daemon import connect
+
+        self._responses = queue.Queue()
+        self._socket, self._daemon = connect(self.python, self.timeout, self.progress)
+        self._log_path = Path(self._daemon.log)
+        reader = self._socket.makefile("r", encoding="utf-8", newline="\n")
+        threading.Thread(target=_pump_lines, args=(reader, self._responses), daemon=True).start()
+
+    def _hang_up(self) -> None:
+        """End the conversation with the warm worker; it stays up for the next caller."""
+        connection, self._socket = self._socket, None
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+        self._daemon = None
+        self._log_path = None
+
     def _spawn(self) -> None:
         if not self.python.exists():
             raise EnvironmentFailure(
                 f"no Python interpreter at {self.python}",
                 hint="pass --python with an existing interpreter, or run `tfbridge setup exam`",
             )
-        env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_PYTHON_VARS}
-        env.update({"PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0"})
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+        env = worker_environment()
+        if self.progress is not None:
+            from tfbridge.runtime.daemon import starting_message
+
+            self.progress(starting_message())
         handle, name = tempfile.mkstemp(prefix="tfbridge-worker-", suffix=".log")
         os.close(handle)
         self._log_path = Path(name)
@@ -168,6 +221,15 @@ class RuntimeWorker:
         threading.Thread(target=_pump_lines, args=(stdout, self._responses), daemon=True).start()
 
     def _discard_process(self) -> None:
+        if self._socket is not None:
+            # It died, hung or answered out of turn: nobody should talk to it again.
+            from tfbridge.runtime.daemon import kill_worker
+
+            daemon = self._daemon
+            self._hang_up()
+            if daemon is not None:
+                kill_worker(daemon.pid, Path(daemon.socket))
+            return
         process, self._process = self._process, None
         if process is not None:
             if process.poll() is None:
@@ -205,6 +267,9 @@ class RuntimeWorker:
         return result
 
     def _send(self, message: dict[str, Any]) -> None:
+        if self._socket is not None:
+            self._socket.sendall((json.dumps(message) + "\n").encode("utf-8"))
+            return
         assert self._process is not None and self._process.stdin is not None
         self._process.stdin.write(json.dumps(message) + "\n")
         self._process.stdin.flush()
@@ -243,6 +308,14 @@ class RuntimeWorker:
             hint="if a model crashed TensorFlow itself, load it by hand in that environment "
             "to see the full output; other models can still be checked",
         )
+
+
+def worker_environment() -> dict[str, str]:
+    """The environment a worker runs with: this one, minus what would mislead its Python."""
+    env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_PYTHON_VARS}
+    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0"})
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    return env
 
 
 def _pump_lines(stream: IO[str], sink: queue.Queue[str | None]) -> None:

@@ -10,9 +10,15 @@ points at stderr, so whatever TensorFlow or a model's own code prints cannot cor
 The first line the worker sends is {"event": "hello", ...} once TensorFlow is imported, or
 {"event": "fatal", "error": {...}} when it cannot be. Each request {"id", "op", ...} gets exactly
 one response {"id", "ok": true, "result": {...}} or {"id", "ok": false, "error": {...}}.
+
+`worker.py --listen SOCKET --idle SECONDS` is the warm worker: the same protocol over a Unix socket,
+one connection at a time (so concurrent callers take turns), the hello line opening each one. A
+"shutdown" request ends the worker; closing the connection only ends the conversation. With no
+connection for SECONDS it exits, removing its socket.
 """
 
 import base64
+import contextlib
 import gc
 import hashlib
 import inspect
@@ -20,6 +26,7 @@ import io
 import json
 import os
 import platform
+import socket
 import stat
 import sys
 import traceback
@@ -547,6 +554,7 @@ def _send(writer, message):
 
 
 def _serve(reader, writer, worker):
+    """Answer requests until end of input (returns False) or a shutdown request (returns True)."""
     for line in reader:
         if not line.strip():
             continue
@@ -556,16 +564,92 @@ def _serve(reader, writer, worker):
             request_id = request.get("id")
             if request.get("op") == "shutdown":
                 _send(writer, {"id": request_id, "ok": True, "result": {}})
-                return
+                return True
             response = {"id": request_id, "ok": True, "result": worker.handle(request)}
         except Exception as error:
             traceback.print_exc()
             response = {"id": request_id, "ok": False, "error": _error_payload(error)}
         _send(writer, response)
+    return False
+
+
+def _listen(path):
+    """Bind the socket beside its final name and rename it into place: callers never connect to
+    a half-set-up socket, and its mode is 0600 from the start (umask)."""
+    temporary = "%s.%d" % (path, os.getpid())
+    if os.path.lexists(temporary):
+        os.unlink(temporary)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        server.bind(temporary)
+    finally:
+        os.umask(old_umask)
+    server.listen(16)
+    os.rename(temporary, path)
+    return server, os.stat(path).st_ino
+
+
+def _remove_own_socket(path, inode):
+    """Remove the socket unless another worker has already replaced it."""
+    try:
+        if os.stat(path).st_ino == inode:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _serve_connections(server, idle_seconds, worker, hello):
+    server.settimeout(idle_seconds)
+    while True:
+        try:
+            connection, _ = server.accept()
+        except socket.timeout:
+            return
+        connection.settimeout(None)
+        reader = connection.makefile("r", encoding="utf-8", newline="\n")
+        writer = connection.makefile("w", encoding="utf-8", newline="\n")
+        try:
+            _send(writer, hello)
+            if _serve(reader, writer, worker):
+                return
+        except (OSError, ValueError):
+            pass  # the caller went away mid-conversation; wait for the next one
+        finally:
+            for stream in (reader, writer, connection):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()
+
+
+def _option(name, default=None):
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return default
+
+
+def serve_socket(path, idle_seconds):
+    try:
+        tf = _import_tensorflow()
+        keras = tf.keras
+        hello = _hello(tf, keras)
+    except Exception as error:
+        traceback.print_exc()
+        sys.stderr.write(json.dumps({"event": "fatal", "error": _error_payload(error)}) + "\n")
+        return 3
+    server, inode = _listen(path)
+    try:
+        _serve_connections(server, idle_seconds, Worker(tf, keras), hello)
+    finally:
+        _remove_own_socket(path, inode)
+        server.close()
+    return 0
 
 
 def main():
     _forget_own_directory()
+    listen = _option("--listen")
+    if listen is not None:
+        return serve_socket(listen, float(_option("--idle", "900")))
     reader, writer = _claim_protocol_streams()
     try:
         tf = _import_tensorflow()

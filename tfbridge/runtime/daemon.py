@@ -1,0 +1,431 @@
+"""The warm exam worker: one `worker.py --listen` process per environment, outliving one command.
+
+It listens on a Unix socket in the per-user data directory (mode 0600 in a 0700 directory), keyed
+to the environment it runs: the interpreter's path plus its environment marker, so a rebuilt
+environment gets a new worker and the old one is stopped. It exits by itself after
+`TFBRIDGE_WORKER_IDLE` seconds without a caller (15 minutes by default). `TFBRIDGE_NO_DAEMON=1`
+makes every command start its own one-shot worker, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfbridge.errors import EnvironmentFailure, TfbridgeError
+from tfbridge.files import process_alive, regular_file_problem, write_text_atomic
+
+IDLE_ENV_VAR = "TFBRIDGE_WORKER_IDLE"
+NO_DAEMON_ENV_VAR = "TFBRIDGE_NO_DAEMON"
+DEFAULT_IDLE_SECONDS = 900.0
+MARKER_NAME = "tfbridge-env.json"
+START_SECONDS_FILE = "last-start.json"
+# sockaddr_un holds 108 bytes on Linux, 104 on macOS; a longer path means a one-shot worker.
+MAX_SOCKET_PATH = 100
+STOP_GRACE_SECONDS = 10.0
+_POLL_SECONDS = 0.05
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DaemonRecord:
+    """What `worker status` shows of one warm worker."""
+
+    key: str
+    pid: int
+    python: str
+    started_at: str
+    socket: str
+    log: str
+    start_seconds: float | None = None
+    running: bool = False
+
+
+def daemon_allowed() -> bool:
+    return os.environ.get(NO_DAEMON_ENV_VAR, "") in ("", "0")
+
+
+def idle_seconds() -> float:
+    text = os.environ.get(IDLE_ENV_VAR, "")
+    try:
+        value = float(text) if text else DEFAULT_IDLE_SECONDS
+    except ValueError:
+        raise TfbridgeError(
+            f"{IDLE_ENV_VAR}={text!r} is not a number of seconds",
+            f"set {IDLE_ENV_VAR} to e.g. 900, or unset it",
+        ) from None
+    return max(1.0, value)
+
+
+def workers_dir() -> Path:
+    from tfbridge.paths import data_home
+
+    return data_home() / "workers"
+
+
+def environment_identity(python: Path, marker_text: str) -> str:
+    """Who a worker is: the interpreter's path (not resolved: a venv's python is a symlink to its
+    base) and its environment's marker, which changes whenever the environment is rebuilt."""
+    text = f"{os.path.abspath(python)}\0{marker_text}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def runtime_identity(python: Path) -> str:
+    return environment_identity(python, _marker_text(Path(python)))
+
+
+def _marker_text(python: Path) -> str:
+    marker = Path(os.path.abspath(python)).parent.parent / MARKER_NAME
+    if regular_file_problem(marker) is not None:
+        return ""
+    try:
+        return marker.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def socket_path(identity: str) -> Path:
+    return workers_dir() / f"{identity[:16]}.sock"
+
+
+def shared_possible(python: Path) -> bool:
+    """A warm worker can serve `python`: allowed, and the socket path fits in an address."""
+    path = socket_path(runtime_identity(python))
+    return daemon_allowed() and len(os.fsencode(path)) <= MAX_SOCKET_PATH
+
+
+# ---------------------------------------------------------------- connecting
+
+
+def connect(
+    python: Path, timeout: float, progress: Progress | None = None
+) -> tuple[socket.socket, DaemonRecord]:
+    """A connection to the warm worker of `python`, started (and waited for) when none runs."""
+    identity = runtime_identity(python)
+    directory = _private_directory()
+    path = socket_path(identity)
+    with _start_lock(directory / f"{identity[:16]}.lock"):
+        record = _read_record(identity)
+        connection = _try_connect(path)
+        if connection is not None and record is not None:
+            return connection, record
+        if connection is not None:
+            connection.close()
+        if record is not None and progress is not None:
+            progress(f"the warm exam worker (pid {record.pid}) had stopped; starting a new one")
+        _stop_other_generations(Path(python), identity)
+        record = _start(Path(python), identity, timeout, progress)
+        connection = _try_connect(path)
+        if connection is None:
+            raise EnvironmentFailure(
+                f"the warm exam worker (pid {record.pid}) started but does not answer on {path}",
+                hint=f"see its log {record.log}, or set {NO_DAEMON_ENV_VAR}=1",
+            )
+        return connection, record
+
+
+def _private_directory() -> Path:
+    directory = workers_dir()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(directory)
+    except OSError as error:
+        raise EnvironmentFailure(
+            f"cannot create {directory}: {error.strerror or error}",
+            hint=f"check the data directory's permissions, or set {NO_DAEMON_ENV_VAR}=1",
+        ) from error
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise EnvironmentFailure(
+            f"{directory} is not a private directory of this user (mode "
+            f"{stat.S_IMODE(info.st_mode):o}, owner uid {info.st_uid})",
+            hint=f"remove it (tfbridge recreates it with mode 700), or set {NO_DAEMON_ENV_VAR}=1",
+        )
+    return directory
+
+
+def socket_problem(path: Path) -> str | None:
+    """Why this socket must not be trusted (not ours, or others may use it), or None."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot be inspected ({error.strerror or error})"
+    if not stat.S_ISSOCK(info.st_mode):
+        return "is not a socket"
+    if info.st_uid != os.getuid():
+        return f"is owned by another user (uid {info.st_uid})"
+    if info.st_mode & 0o077:
+        return f"has mode {stat.S_IMODE(info.st_mode):o}, open to other users (want 600)"
+    return None
+
+
+def _try_connect(path: Path) -> socket.socket | None:
+    problem = socket_problem(path)
+    if problem is not None:
+        raise EnvironmentFailure(
+            f"refusing the exam worker socket {path}: it {problem}",
+            hint=f"remove {path} (or run `tfbridge worker stop`), or set {NO_DAEMON_ENV_VAR}=1",
+        )
+    if not os.path.lexists(path):
+        return None
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(path))
+    except OSError:
+        connection.close()
+        with contextlib.suppress(OSError):
+            path.unlink()  # nobody listens: a worker that died left it behind
+        return None
+    return connection
+
+
+@contextlib.contextmanager
+def _start_lock(path: Path) -> Iterator[None]:
+    """Two commands that find no worker start one between them, not two."""
+    import fcntl
+
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------- starting
+
+
+def _start(python: Path, identity: str, timeout: float, progress: Progress | None) -> DaemonRecord:
+    from tfbridge.runtime.client import WORKER_SCRIPT, worker_environment
+
+    if not python.exists():
+        raise EnvironmentFailure(
+            f"no Python interpreter at {python}",
+            hint="pass --python with an existing interpreter, or run `tfbridge setup exam`",
+        )
+    path = socket_path(identity)
+    log = path.with_suffix(".log")
+    if progress is not None:
+        progress(starting_message())
+    began = time.monotonic()
+    with contextlib.suppress(OSError):
+        log.unlink()
+    # A new session, no inherited descriptors, nothing of ours for stdin/stdout/stderr: the worker
+    # never holds a caller's pipes open (pytest and CI wait for those to close).
+    with open(os.devnull, "rb") as devnull, open(log, "ab") as log_file:
+        process = subprocess.Popen(
+            [str(python), str(WORKER_SCRIPT), "--listen", str(path), "--idle", str(idle_seconds())],
+            stdin=devnull,
+            stdout=log_file,
+            stderr=log_file,
+            env=worker_environment(),
+            start_new_session=True,
+            close_fds=True,
+        )
+    _wait_until_listening(process, python, path, log, timeout)
+    seconds = time.monotonic() - began
+    _remember_start_seconds(seconds)
+    record = DaemonRecord(
+        identity,
+        process.pid,
+        os.path.abspath(python),
+        time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        str(path),
+        str(log),
+        round(seconds, 2),
+        True,
+    )
+    write_text_atomic(path.with_suffix(".json"), json.dumps(record.__dict__, indent=1) + "\n")
+    return record
+
+
+def _wait_until_listening(
+    process: subprocess.Popen[bytes], python: Path, path: Path, log: Path, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not (os.path.lexists(path) and socket_problem(path) is None):
+        code = process.poll()
+        if code is not None:
+            raise EnvironmentFailure(
+                f"TensorFlow does not import in {python}: {_fatal_line(log, code)}",
+                hint="run `tfbridge setup exam` to rebuild the exam runtime",
+            )
+        if time.monotonic() > deadline:
+            process.kill()
+            raise EnvironmentFailure(
+                f"the exam worker did not start within {timeout:g} s",
+                hint=f"see its log {log}; a slow disk or machine may need more time",
+            )
+        time.sleep(_POLL_SECONDS)
+
+
+def _fatal_line(log: Path, code: int) -> str:
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    for line in reversed(lines):
+        if line.startswith('{"event": "fatal"'):
+            error = json.loads(line).get("error") or {}
+            return f"{error.get('type')}: {error.get('message')}"
+    return f"the worker exited with code {code}"
+
+
+def starting_message() -> str:
+    last = last_start_seconds()
+    about = f" (about {last:.0f} s)" if last is not None else ""
+    return f"starting TensorFlow 2.9{about}"
+
+
+def last_start_seconds() -> float | None:
+    path = workers_dir() / START_SECONDS_FILE
+    if regular_file_problem(path) is not None:
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("seconds")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _remember_start_seconds(seconds: float) -> None:
+    with contextlib.suppress(TfbridgeError):
+        path = workers_dir() / START_SECONDS_FILE
+        write_text_atomic(path, json.dumps({"seconds": round(seconds, 2)}) + "\n")
+
+
+def remember_start_seconds(seconds: float) -> None:
+    """Record a cold start measured elsewhere (a one-shot worker), for the next estimate."""
+    with contextlib.suppress(TfbridgeError, OSError):
+        workers_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+        _remember_start_seconds(seconds)
+
+
+# ---------------------------------------------------------------- status and stop
+
+
+def list_workers() -> list[DaemonRecord]:
+    directory = workers_dir()
+    if not directory.is_dir():
+        return []
+    records = [_read_record_file(path) for path in sorted(directory.glob("*.json"))]
+    return [record for record in records if record is not None]
+
+
+def _read_record(identity: str) -> DaemonRecord | None:
+    return _read_record_file(socket_path(identity).with_suffix(".json"))
+
+
+def _read_record_file(path: Path) -> DaemonRecord | None:
+    if path.name == START_SECONDS_FILE or regular_file_problem(path) is not None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["running"] = _is_worker_process(int(data["pid"])) and os.path.lexists(data["socket"])
+        return DaemonRecord(**data)
+    except (OSError, ValueError, TypeError, KeyError, RecursionError, AttributeError):
+        return None
+
+
+def _is_worker_process(pid: int) -> bool:
+    """The pid is alive and still a worker (pids are reused)."""
+    if not process_alive(pid):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.exists():
+        return True
+    try:
+        words = cmdline.read_bytes().split(b"\0")
+        return b"--listen" in words and any(word.endswith(b"worker.py") for word in words)
+    except OSError:
+        return False
+
+
+def stop_workers(python: Path | None = None) -> list[DaemonRecord]:
+    """Stop every warm worker (or those of `python`); return the ones that were running."""
+    stopped = []
+    for record in list_workers():
+        if python is not None and record.python != os.path.abspath(python):
+            continue
+        if record.running:
+            stop_worker(record)
+            stopped.append(record)
+        else:
+            _forget(record)
+    return stopped
+
+
+def _stop_other_generations(python: Path, identity: str) -> None:
+    """A rebuilt environment's old worker runs the old packages: stop it."""
+    for record in list_workers():
+        if record.python == os.path.abspath(python) and record.key != identity:
+            stop_worker(record)
+
+
+def stop_worker(record: DaemonRecord) -> None:
+    if record.running and not _ask_to_shut_down(Path(record.socket)):
+        with contextlib.suppress(OSError):
+            os.kill(record.pid, signal.SIGKILL)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while _is_worker_process(record.pid) and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+    _forget(record)
+
+
+def _ask_to_shut_down(path: Path) -> bool:
+    """Send "shutdown" on the socket; False when the worker could not be asked (hung, gone)."""
+    if socket_problem(path) is not None:
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(STOP_GRACE_SECONDS)
+            connection.connect(str(path))
+            stream = connection.makefile("rwb")
+            stream.readline()  # the hello (waits while another caller is served)
+            stream.write(b'{"op": "shutdown", "id": 0}\n')
+            stream.flush()
+            return bool(stream.readline())
+    except OSError:
+        return False
+
+
+def _forget(record: DaemonRecord) -> None:
+    socket_file = Path(record.socket)
+    for path in (socket_file, socket_file.with_suffix(".json")):
+        if path.suffix != ".sock" or socket_problem(path) is None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def kill_worker(pid: int, socket_file: Path) -> None:
+    """End a worker that hung or misbehaved; the next caller starts a fresh one."""
+    if _is_worker_process(pid):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        socket_file.unlink()
+
+
+__all__ = [
+    "DaemonRecord",
+    "connect",
+    "daemon_allowed",
+    "environment_identity",
+    "kill_worker",
+    "list_workers",
+    "runtime_identity",
+    "shared_possible",
+    "stop_workers",
+]
