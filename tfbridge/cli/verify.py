@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.cli.output import JsonOption, QuietOption, console, print_json
+from tfbridge.cli.progress import ProgressLines
 from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
@@ -59,6 +60,19 @@ ActivationOption = Annotated[
         "--output-activation", help="Expected last activation, e.g. softmax.", show_default=False
     ),
 ]
+DaemonOption = Annotated[
+    bool,
+    typer.Option(
+        "--daemon/--no-daemon",
+        help="Use the warm exam worker kept between commands (TFBRIDGE_NO_DAEMON=1 turns it off).",
+    ),
+]
+CacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache", help="Reuse a known runtime verdict for the same model and contract."
+    ),
+]
 SlotOption = Annotated[
     str | None,
     typer.Option(
@@ -78,6 +92,8 @@ def verify(
     output_shape: OutputShapeOption = None,
     output_activation: ActivationOption = None,
     slot: SlotOption = None,
+    daemon: DaemonOption = True,
+    cache: CacheOption = True,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -93,14 +109,17 @@ def verify(
     targets = list(paths or ([] if slot_model is None else [slot_model]))
     if not targets:
         raise TfbridgeError("no model given", "pass PATH... (files or directories) or --slot NAME")
-    report = verify_paths(
-        targets,
-        contract=None if contract == Contract() else contract,
-        runtime=runtime,
-        trust=trust,
-        reference_python=reference,
-        progress=lambda message: info(message, quiet or json_output),
-    )
+    with ProgressLines(quiet or json_output) as progress:
+        report = verify_paths(
+            targets,
+            contract=None if contract == Contract() else contract,
+            runtime=runtime,
+            trust=trust,
+            reference_python=reference,
+            progress=progress,
+            daemon=daemon,
+            cache=cache,
+        )
     if not any(model.readable for model in report.models):
         first = report.models[0]
         reason = next((c.message for c in first.checks if c.id == "static.file"), "unreadable")

@@ -23,6 +23,8 @@ def verify(
     trust: bool = False,
     reference_python: Path | None = None,
     exam_python: Path | None = None,
+    daemon: bool = True,
+    cache: bool = True,
 ) -> ModelReport:
     """Verify one model file: the static check, then (when on) the runtime check."""
     report = verify_models(
@@ -31,6 +33,8 @@ def verify(
         trust=trust,
         reference_python=reference_python,
         exam_python=exam_python,
+        daemon=daemon,
+        cache=cache,
     )
     return report.models[0]
 
@@ -44,6 +48,8 @@ def verify_paths(
     reference_python: Path | None = None,
     exam_python: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    daemon: bool = True,
+    cache: bool = True,
 ) -> VerifyReport:
     """Verify files and directories (a directory stands for the .h5 files under it).
 
@@ -57,6 +63,8 @@ def verify_paths(
         reference_python=reference_python,
         exam_python=exam_python,
         progress=progress,
+        daemon=daemon,
+        cache=cache,
     )
 
 
@@ -68,8 +76,14 @@ def verify_models(
     reference_python: Path | None = None,
     exam_python: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    daemon: bool = True,
+    cache: bool = True,
 ) -> VerifyReport:
-    """Verify model files, each against its own contract, with one exam worker for all."""
+    """Verify model files, each against its own contract, with one exam worker for all.
+
+    `daemon=False` (or TFBRIDGE_NO_DAEMON=1) uses a one-shot worker instead of the warm one;
+    `cache=False` loads every model again even when its runtime verdict is known.
+    """
     if reference_python is not None and not Path(reference_python).is_file():
         raise TfbridgeError(
             f"no Python interpreter at {reference_python}",
@@ -94,6 +108,8 @@ def verify_models(
             trust=trust,
             reference_python=reference_python,
             progress=progress,
+            daemon=daemon,
+            cache=cache,
         )
     for report, _ in checked:
         if not report.readable:

@@ -1,8 +1,10 @@
 """The runtime check: load each model in the real exam runtime as the grader does, and compare its
 predictions on deterministic probes with the training environment's (fingerprint or --reference).
 
-One worker process serves all models (TensorFlow is imported once). Models with Lambda layers or
-unknown classes are not loaded unless the caller trusts them: loading runs their code.
+The warm exam worker (tfbridge.runtime.daemon) serves all models, TensorFlow imported once for
+many commands. Models with Lambda layers or unknown classes are not loaded unless the caller trusts
+them: loading runs their code, so they get a one-shot worker each. Known runtime verdicts are
+reused (tfbridge.verify.verdict_cache).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tfbridge.errors import EnvironmentFailure, TfbridgeError
 from tfbridge.verify.contract_check import format_shape, shapes_match
 from tfbridge.verify.result import Check, LoadOutcome, ModelReport
 from tfbridge.verify.static import verdict_of
+from tfbridge.verify.verdict_cache import load_verdict, reuse_check, store_verdict, verdict_key
 
 if TYPE_CHECKING:
     from tfbridge.runtime import ProbeResult, RuntimeWorker
@@ -31,31 +34,65 @@ def run_runtime_checks(
     trust: bool = False,
     reference_python: Path | None = None,
     progress: Progress | None = None,
+    daemon: bool = True,
+    cache: bool = True,
 ) -> list[str]:
-    """Add runtime checks to each report in place (one worker for all of them).
+    """Add runtime checks to each report in place.
 
-    A worker that dies or times out on one model fails that model and is restarted for the next;
-    the returned lines say where it did (the environment failed). A worker that cannot start at
-    all raises EnvironmentFailure.
+    Models are loaded by the warm exam worker (`daemon`, when possible) or one worker of this call
+    for all of them; a model whose loading runs its code (trusted) always gets a one-shot worker
+    of its own, so that code never lives on in a shared process. Runtime verdicts already known
+    for the same inputs are reused (`cache`; never with --reference, whose outputs are no input
+    of the key). A worker that dies or times out on one model fails that model and is restarted
+    for the next; the returned lines say where it did (the environment failed). A worker that
+    cannot start at all raises EnvironmentFailure.
     """
     from tfbridge.runtime import RuntimeWorker
+    from tfbridge.runtime.daemon import runtime_identity, shared_possible
 
     failures: list[str] = []
+    identity = runtime_identity(python) if cache and reference_python is None else None
     with ExitStack() as stack:
-        worker = stack.enter_context(RuntimeWorker(python))
+        # Workers start on their first request: a batch of cache hits starts none.
+        shared = RuntimeWorker(python, shared=daemon and shared_possible(python), progress=progress)
+        own = RuntimeWorker(python, progress=progress)
+        stack.callback(own.close)
+        stack.callback(shared.close)
         reference = None
         if reference_python is not None:
-            reference = stack.enter_context(RuntimeWorker(reference_python))
-        for report, contract in reports:
+            reference = RuntimeWorker(reference_python, progress=progress)
+            stack.callback(reference.close)
+        for index, (report, contract) in enumerate(reports, start=1):
             if progress is not None:
-                progress(f"loading {report.path} in the exam runtime")
+                progress(f"[{index}/{len(reports)}] {report.path}: exam runtime check")
+            key = None if identity is None else verdict_key(report.path, contract, trust, identity)
+            if key is not None and _reuse(report, key):
+                continue
+            worker = own if trust and report.runs_code else shared
+            first_runtime_check = len(report.checks)
             try:
                 _check_one(report, worker, reference, contract, trust)
             except EnvironmentFailure as error:
                 report.checks.append(Check("runtime.load", "fail", error.message, error.hint))
                 failures.append(error.one_line())
+                key = None
+            if worker is own:
+                own.close()  # the code it ran must not serve the next model
+            if key is not None and report.runtime_skipped is None:
+                store_verdict(key, report, report.checks[first_runtime_check:])
             report.verdict = verdict_of(report.checks)
     return failures
+
+
+def _reuse(report: ModelReport, key: str) -> bool:
+    cached = load_verdict(key)
+    if cached is None:
+        return False
+    report.checks.append(reuse_check(cached))
+    report.checks.extend(cached.checks)
+    report.runtime_load = cached.runtime_load  # type: ignore[assignment]
+    report.verdict = verdict_of(report.checks)
+    return True
 
 
 def skip_runtime(reports: Sequence[ModelReport], why: str, hint: str = "") -> None:
