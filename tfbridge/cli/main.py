@@ -23,6 +23,7 @@ from tfbridge.cli import (  # noqa: F401  (imported for their registrations)
     sync,
     train,
     verify,
+    worker,
 )
 from tfbridge.cli.app import app
 from tfbridge.cli.output import print_error_json
