@@ -18,6 +18,11 @@ TEST_HOME = Path(os.environ.get("TFBRIDGE_TEST_HOME", Path.home() / ".cache" / "
 os.environ["TFBRIDGE_HOME"] = str(TEST_HOME)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No warm exam worker outlives the tests (each also exits by itself when idle)."""
+    run_tfbridge("worker", "stop", env={"TFBRIDGE_HOME": str(TEST_HOME)}, timeout=60)
+
+
 @pytest.fixture(scope="session")
 def tfbridge_home() -> Path:
     """The TFBRIDGE_HOME holding the cached exam environment."""
