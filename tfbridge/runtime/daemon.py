@@ -33,6 +33,8 @@ START_SECONDS_FILE = "last-start.json"
 # sockaddr_un holds 108 bytes on Linux, 104 on macOS; a longer path means a one-shot worker.
 MAX_SOCKET_PATH = 100
 STOP_GRACE_SECONDS = 10.0
+# A worker serving another caller answers "shutdown" only after that caller is done.
+STOP_WAIT_SECONDS = 120.0
 _POLL_SECONDS = 0.05
 
 Progress = Callable[[str], None]
@@ -390,7 +392,7 @@ def _ask_to_shut_down(path: Path) -> bool:
         return False
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(STOP_GRACE_SECONDS)
+            connection.settimeout(STOP_WAIT_SECONDS)
             connection.connect(str(path))
             stream = connection.makefile("rwb")
             stream.readline()  # the hello (waits while another caller is served)
