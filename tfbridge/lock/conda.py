@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfbridge.errors import TfbridgeError
+from tfbridge.errors import EnvironmentFailure, TfbridgeError
+from tfbridge.files import write_bytes_atomic
 from tfbridge.paths import profiles_dir
 from tfbridge.profiles import Profile
 
@@ -55,8 +56,7 @@ def write_conda_lock(
         produced = Path(scratch) / target.name
         run_conda_lock(lock_command(profile, produced, platforms))
         read_conda_lock(produced)  # refuse to commit what conda-lock itself cannot read back
-        shutil.copyfile(produced, target.with_name(target.name + ".partial"))
-    target.with_name(target.name + ".partial").replace(target)
+        write_bytes_atomic(target, produced.read_bytes())
     return target
 
 
@@ -92,7 +92,7 @@ def run_conda_lock(args: Sequence[str]) -> None:
     done = subprocess.run([executable, *args[1:]], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise TfbridgeError(
+        raise EnvironmentFailure(
             f"conda-lock failed: {last}",
             "check that the conda channels are reachable, or use --backend venv",
         )
