@@ -27,6 +27,7 @@ from tfbridge.convert.report import (
     ParityCheck,
 )
 from tfbridge.convert.rules import load_rules
+from tfbridge.convert.semantics_gate import SemanticsGate
 from tfbridge.convert.structure import (
     MODEL_CLASSES,
     ConfigShapeError,
@@ -126,13 +127,12 @@ def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
     original_training = None if drop_optimizer else _training_config(model_file, source)
     check_weights(model_file)
     rules = load_rules()
-    # A file that does not say which Keras wrote it may be Keras 3's: its changed meanings apply.
-    saved_by_keras3 = keras_version is None or keras_version.startswith("3.")
-    rewriter = ConfigRewriter(rules, notes, saved_by_keras3=saved_by_keras3)
+    gate = SemanticsGate(keras_version, notes)
+    rewriter = ConfigRewriter(rules, notes, gate)
     model_config = rewriter.model(original_model_config)
     training_config = None
     if original_training is not None:
-        training_config = TrainingConfigRewriter(rules, notes).rewrite(original_training)
+        training_config = TrainingConfigRewriter(rules, notes, gate).rewrite(original_training)
     elif drop_optimizer and "training_config" in model_file.attrs:
         notes.change("training config (optimizer, loss, metrics) left out: --drop-optimizer")
     if top_level_weight_count(model_file):

@@ -6,11 +6,10 @@ from typing import Any
 
 from tfbridge.convert.lambdas import check_lambda
 from tfbridge.convert.nodes import is_keras3_node, keras3_node_to_legacy, wrap_single_endpoint
-from tfbridge.convert.report import RETRAIN_HINT, Effect, Notes
+from tfbridge.convert.report import Effect, Notes
 from tfbridge.convert.rules import Rules
+from tfbridge.convert.semantics_gate import REPLACE_HINT, SemanticsGate
 from tfbridge.convert.structure import MODEL_CLASSES, NESTED_LAYER_KEYS, NESTED_LAYER_LIST_KEYS
-
-REPLACE_HINT = "replace it with built-in Keras layers, or " + RETRAIN_HINT
 
 Json = dict[str, Any]
 
@@ -18,12 +17,11 @@ Json = dict[str, Any]
 class ConfigRewriter:
     """Rewrites serialized layers and models from their newer dialect; reports into `notes`."""
 
-    def __init__(self, rules: Rules, notes: Notes, *, saved_by_keras3: bool = False) -> None:
+    def __init__(self, rules: Rules, notes: Notes, gate: SemanticsGate) -> None:
         self.rules = rules
         self.knowledge = rules.knowledge
         self.notes = notes
-        # Keras 3 kept some names but changed what they compute; older savers mean what 2.9 does.
-        self.saved_by_keras3 = saved_by_keras3
+        self.gate = gate
 
     # -- layers -------------------------------------------------------------------------------
 
@@ -42,11 +40,10 @@ class ConfigRewriter:
             return out
         if class_name == "Lambda":
             check_lambda(config, where, self.notes)
-        changed = (
-            self.rules.keras3_layer_change(class_name, config) if self.saved_by_keras3 else None
-        )
+        changed = self.rules.measured_layer_change(self.gate.line, class_name, config)
         if changed:
             self.notes.refuse(f"{where}: {changed}", REPLACE_HINT)
+        config = self.gate.layer(class_name, config, where)
         out["config"] = self._layer_args(class_name, config, where)
         self._lookup_dtype(class_name, out["config"], where)
         self._complete_args(class_name, out["config"], where)
@@ -162,11 +159,9 @@ class ConfigRewriter:
             elif self.knowledge.resolve("activation", str(value.get("class_name"))) is not None:
                 return self._strip_serialization_keys(value)
         if isinstance(value, str):
-            changed = self.rules.keras3_activation_change(value) if self.saved_by_keras3 else None
-            if changed:
-                self.notes.refuse(f"{where} uses `{value}`: {changed}", REPLACE_HINT)
+            if self.gate.activation(value, where):
                 return value
-            renamed = self.rules.renamed_activation(value)
+            renamed = self.gate.activation_name(value) or self.rules.renamed_activation(value)
             if renamed is not None:
                 self.notes.change(f"activation `{value}` written as Keras 2.9's `{renamed}`")
                 value = renamed
@@ -183,11 +178,15 @@ class ConfigRewriter:
             return value
         effect: Effect = "none" if category == "initializer" else "training"
         out = self._strip_serialization_keys(value)
-        known = self.knowledge.resolve(category, str(value["class_name"]))  # type: ignore[arg-type]
+        class_name = str(value["class_name"])
+        known = self.knowledge.resolve(category, class_name)  # type: ignore[arg-type]
         if known is None:
-            self.notes.drop(where, arg, value["class_name"], effect)
+            self.notes.drop(where, arg, class_name, effect)
             return None
         config = value.get("config")
+        if isinstance(config, dict):
+            config = self.gate.training_object(category, class_name, config, f"{where} {arg}")
+            out["config"] = config
         if isinstance(config, dict) and known.raises_on_unknown_args:
             kept = {}
             for key, item in config.items():

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tfbridge.keras29.semantics import KERAS3_PREFIX
 from tfbridge.verify.knowledge import Knowledge, load_knowledge
 
 RULES_FILE = Path(__file__).with_name("rules.json")
@@ -44,13 +45,13 @@ class Rules:
         renamed = self.data["renamed_activations"].get(name)
         return renamed if isinstance(renamed, str) and not name.startswith("_") else None
 
-    def keras3_activation_change(self, name: str) -> str | None:
-        """Why Keras 3's activation `name` computes something else than 2.9's, or None."""
-        why = self.data["keras3_changed_activations"].get(name)
-        return why if isinstance(why, str) and not name.startswith("_") else None
-
-    def keras3_layer_change(self, class_name: str, config: dict[str, Any]) -> str | None:
-        """Why a Keras 3 layer of this class and config predicts otherwise in 2.9, or None."""
+    def measured_layer_change(
+        self, line: str | None, class_name: str, config: dict[str, Any]
+    ) -> str | None:
+        """Why a layer of a Keras 3 line predicts otherwise in 2.9 where the semantics table's
+        probes did not show it (measured on real models), or None."""
+        if line is None or not line.startswith(KERAS3_PREFIX):
+            return None
         rule = self.data["keras3_changed_layers"].get(class_name)
         if not isinstance(rule, dict):
             return None

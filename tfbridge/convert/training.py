@@ -10,6 +10,7 @@ from typing import Any
 
 from tfbridge.convert.report import Effect, Notes
 from tfbridge.convert.rules import Rules
+from tfbridge.convert.semantics_gate import SemanticsGate
 from tfbridge.verify.knowledge import Category
 
 DROP_OPTIMIZER_HINT = (
@@ -21,10 +22,11 @@ Json = dict[str, Any]
 
 
 class TrainingConfigRewriter:
-    def __init__(self, rules: Rules, notes: Notes) -> None:
+    def __init__(self, rules: Rules, notes: Notes, gate: SemanticsGate) -> None:
         self.rules = rules
         self.knowledge = rules.knowledge
         self.notes = notes
+        self.gate = gate
 
     def rewrite(self, training_config: Json) -> Json:
         out = {k: v for k, v in training_config.items() if k in self.rules.training_config_keys}
@@ -64,7 +66,7 @@ class TrainingConfigRewriter:
         if target_name != original:
             self.notes.change(f"optimizer `{original}` written as Keras 2.9's `{target_name}`")
         where = f"optimizer {original}"
-        config = serialized.get("config") or {}
+        config = self.gate.training_object("optimizer", name, serialized.get("config") or {}, where)
         kept: Json = {}
         for arg, value in config.items():
             if arg not in known_args:
@@ -125,12 +127,16 @@ class TrainingConfigRewriter:
                 DROP_OPTIMIZER_HINT,
             )
             return serialized
+        where = f"{where} schedule {class_name}"
+        config = self.gate.training_object(
+            "lr_schedule", class_name, serialized.get("config") or {}, where
+        )
         kept: Json = {}
-        for arg, value in (serialized.get("config") or {}).items():
+        for arg, value in config.items():
             if arg in known.args:
                 kept[arg] = value
             elif value is None:
-                self.notes.drop(f"{where} schedule {class_name}", arg, value, "none")
+                self.notes.drop(where, arg, value, "none")
             else:
                 self.notes.refuse(
                     f"the learning-rate schedule `{class_name}` sets `{arg}={value!r}`, "
@@ -186,6 +192,11 @@ class TrainingConfigRewriter:
             return None
         out = {k: v for k, v in value.items() if k not in self.rules.serialization_keys}
         config = value.get("config")
+        if isinstance(config, dict):
+            config = self.gate.training_object(
+                category, class_name, config, f"{where} {class_name}"
+            )
+            out["config"] = config
         if isinstance(config, dict) and known.is_class and known.raises_on_unknown_args:
             kept = {}
             for arg, item in config.items():

@@ -140,6 +140,16 @@ def tf_nn_activations(line: str) -> Mapping[str, Json]:
     return written
 
 
+def tf_nn_name_in_29(written: str, line: str) -> str | None:
+    """The name Keras 2.9 writes for the `tf.nn` function that `line` writes as `written` (e.g.
+    Keras 3's 'softmax_v2' is tf.nn.softmax, which 2.9 writes 'softmax'); None if not one."""
+    names_29: dict[str, str] = _table()["keras29"].get("tf_nn_activations", {})
+    for function, form in tf_nn_activations(line).items():
+        if isinstance(form, dict) and form.get("config") == written and function in names_29:
+            return names_29[function]
+    return None
+
+
 def keras_line(keras_version: str) -> str | None:
     """The table line for the Keras version that saved a model (an .h5's `keras_version`).
 
@@ -158,6 +168,16 @@ def keras_line(keras_version: str) -> str | None:
     if major == 3:
         return _keras3_line(minor)
     return None
+
+
+def saver_line(keras_version: str | None) -> str | None:
+    """The line to hold a saved file to: `keras_line` of its version; a file that does not say
+    which Keras wrote it may be Keras 3's, so it is held to the newest probed Keras 3 line (its
+    changed meanings apply)."""
+    if keras_version is not None:
+        return keras_line(keras_version)
+    keras3 = [line for line in probed_lines() if line.startswith(KERAS3_PREFIX)]
+    return max(keras3, key=lambda line: int(line[len(KERAS3_PREFIX) :])) if keras3 else None
 
 
 def _keras3_line(minor: int) -> str | None:
@@ -214,6 +234,55 @@ def _change_from_entry(line: str, kind: str, name: str, entry: dict[str, Json]) 
     )
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the table says about one saved built-in: its config with the exact rewrites done
+    (renames applied, new arguments at their no-op default dropped), what was done, and what
+    stays undecided: new arguments set to something else (left in `config`, named in
+    `not_default` with the line's default), or a refusal when the meaning itself changed."""
+
+    change: BuiltinChange
+    config: dict[str, Json]
+    renamed: Mapping[str, str] = field(default_factory=dict)
+    dropped: Mapping[str, Json] = field(default_factory=dict)
+    not_default: Mapping[str, Json] = field(default_factory=dict)
+    refusal: Refusal | None = None
+
+
+def judge(
+    line: str, kind: str, name: str, config: Mapping[str, Json], *, activations: bool = True
+) -> Verdict | None:
+    """The table's verdict on `config` (a `kind` built-in as `line` saved it), or None when the
+    table has no word on it (the line was not probed, or it does not compare that name).
+    `activations=False` leaves the activations a layer config names to the caller, which asks
+    about each (in every form a config may write it) itself."""
+    if line not in _table()["lines"]:
+        return None
+    change = lookup(line, kind, name)
+    if change is None:
+        return None
+    refusal = (
+        _computation_refusal(change, config)
+        or (_activation_refusal(change, config) if activations else None)
+        or _redefault_refusal(change, config)
+    )
+    renamed = {arg: change.renamed[arg] for arg in config if arg in change.renamed}
+    dropped = {
+        arg: value
+        for arg, value in config.items()
+        if arg in change.added and _same(value, change.added[arg])
+    }
+    not_default = {
+        arg: change.added[arg]
+        for arg, value in config.items()
+        if arg in change.added and arg not in dropped
+    }
+    rewritten = {
+        renamed.get(arg, arg): value for arg, value in config.items() if arg not in dropped
+    }
+    return Verdict(change, rewritten, renamed, dropped, not_default, refusal)
+
+
 def exact_rewrite(
     line: str, kind: str, name: str, config: Mapping[str, Json]
 ) -> dict[str, Json] | Refusal:
@@ -221,13 +290,21 @@ def exact_rewrite(
     for what "exact" means. The input is not modified."""
     if line not in _table()["lines"]:
         return Refusal(line, kind, name, "this Keras line was not probed, so nothing is known")
-    change = lookup(line, kind, name)
-    if change is None:
+    verdict = judge(line, kind, name, config)
+    if verdict is None:
         return Refusal(line, kind, name, _absence_reason(line, kind, name))
-    refusal = _computation_refusal(change, config) or _activation_refusal(change, config)
-    if refusal is not None:
-        return refusal
-    return _rewrite_arguments(change, config)
+    if verdict.refusal is not None:
+        return verdict.refusal
+    for arg, default in verdict.not_default.items():
+        return Refusal(line, kind, name, not_default_reason(arg, config[arg], default))
+    return verdict.config
+
+
+def not_default_reason(arg: str, value: Json, default: Json) -> str:
+    return (
+        f"argument {arg}={value!r} is new since 2.9 and not at its default "
+        f"{default!r}, so 2.9 cannot do the same"
+    )
 
 
 def _absence_reason(line: str, kind: str, name: str) -> str:
@@ -263,22 +340,7 @@ def _activation_refusal(change: BuiltinChange, config: Mapping[str, Json]) -> Re
     return None
 
 
-def _rewrite_arguments(
-    change: BuiltinChange, config: Mapping[str, Json]
-) -> dict[str, Json] | Refusal:
-    rewritten: dict[str, Json] = {}
-    for arg, value in config.items():
-        if arg in change.renamed:
-            rewritten[change.renamed[arg]] = value
-        elif arg in change.added:
-            if not _same(value, change.added[arg]):
-                reason = (
-                    f"argument {arg}={value!r} is new since 2.9 and not at its default "
-                    f"{change.added[arg]!r}, so 2.9 cannot do the same"
-                )
-                return Refusal(change.line, change.kind, change.name, reason)
-        else:
-            rewritten[arg] = value
+def _redefault_refusal(change: BuiltinChange, config: Mapping[str, Json]) -> Refusal | None:
     for arg, (default_29, line_default) in change.redefaulted.items():
         if arg not in config and _is_plain_setting(line_default):
             reason = (
@@ -286,7 +348,7 @@ def _rewrite_arguments(
                 f"(2.9: {default_29!r}, this line: {line_default!r})"
             )
             return Refusal(change.line, change.kind, change.name, reason)
-    return rewritten
+    return None
 
 
 def _is_plain_setting(value: Json) -> bool:
