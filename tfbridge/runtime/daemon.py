@@ -33,8 +33,6 @@ START_SECONDS_FILE = "last-start.json"
 # sockaddr_un holds 108 bytes on Linux, 104 on macOS; a longer path means a one-shot worker.
 MAX_SOCKET_PATH = 100
 STOP_GRACE_SECONDS = 10.0
-# A worker serving another caller answers "shutdown" only after that caller is done.
-STOP_WAIT_SECONDS = 120.0
 _POLL_SECONDS = 0.05
 
 Progress = Callable[[str], None]
@@ -363,7 +361,7 @@ def stop_workers(python: Path | None = None) -> list[DaemonRecord]:
             continue
         if record.running:
             stop_worker(record)
-            stopped.append(record)
+            stopped.append(record)  # stopped, or stopping once its current caller is served
         else:
             _forget(record)
     return stopped
@@ -373,34 +371,22 @@ def _stop_other_generations(python: Path, identity: str) -> None:
     """A rebuilt environment's old worker runs the old packages: stop it."""
     for record in list_workers():
         if record.python == os.path.abspath(python) and record.key != identity:
-            stop_worker(record)
+            stop_worker(record, wait=0)
 
 
-def stop_worker(record: DaemonRecord) -> None:
-    if record.running and not _ask_to_shut_down(Path(record.socket)):
+def stop_worker(record: DaemonRecord, wait: float = STOP_GRACE_SECONDS) -> bool:
+    """Ask the worker to stop (SIGTERM): its socket goes at once, a caller it is serving is
+    served to the end. True when it has exited within `wait` seconds."""
+    if record.running:
         with contextlib.suppress(OSError):
-            os.kill(record.pid, signal.SIGKILL)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+            os.kill(record.pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
     while _is_worker_process(record.pid) and time.monotonic() < deadline:
         time.sleep(_POLL_SECONDS)
+    if _is_worker_process(record.pid):
+        return False
     _forget(record)
-
-
-def _ask_to_shut_down(path: Path) -> bool:
-    """Send "shutdown" on the socket; False when the worker could not be asked (hung, gone)."""
-    if socket_problem(path) is not None:
-        return False
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(STOP_WAIT_SECONDS)
-            connection.connect(str(path))
-            stream = connection.makefile("rwb")
-            stream.readline()  # the hello (waits while another caller is served)
-            stream.write(b'{"op": "shutdown", "id": 0}\n')
-            stream.flush()
-            return bool(stream.readline())
-    except OSError:
-        return False
+    return True
 
 
 def _forget(record: DaemonRecord) -> None:

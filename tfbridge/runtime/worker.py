@@ -26,6 +26,7 @@ import io
 import json
 import os
 import platform
+import signal
 import socket
 import stat
 import sys
@@ -599,13 +600,35 @@ def _remove_own_socket(path, inode):
         pass
 
 
-def _serve_connections(server, idle_seconds, worker, hello):
+class _Stopping(Exception):
+    """SIGTERM while no caller is being served."""
+
+
+class _Lifecycle(object):
+    """SIGTERM stops the worker gently: the socket goes at once (new callers start a new
+    worker), the caller being served is finished, then the worker exits."""
+
+    def __init__(self, path, inode):
+        self.path = path
+        self.inode = inode
+        self.busy = False
+        self.stopping = False
+
+    def on_sigterm(self, signum, frame):
+        self.stopping = True
+        _remove_own_socket(self.path, self.inode)
+        if not self.busy:
+            raise _Stopping()
+
+
+def _serve_connections(server, idle_seconds, worker, hello, lifecycle):
     server.settimeout(idle_seconds)
-    while True:
+    while not lifecycle.stopping:
         try:
             connection, _ = server.accept()
         except socket.timeout:
             return
+        lifecycle.busy = True
         connection.settimeout(None)
         reader = connection.makefile("r", encoding="utf-8", newline="\n")
         writer = connection.makefile("w", encoding="utf-8", newline="\n")
@@ -619,6 +642,7 @@ def _serve_connections(server, idle_seconds, worker, hello):
             for stream in (reader, writer, connection):
                 with contextlib.suppress(OSError, ValueError):
                     stream.close()
+            lifecycle.busy = False
 
 
 def _option(name, default=None):
@@ -637,8 +661,12 @@ def serve_socket(path, idle_seconds):
         sys.stderr.write(json.dumps({"event": "fatal", "error": _error_payload(error)}) + "\n")
         return 3
     server, inode = _listen(path)
+    lifecycle = _Lifecycle(path, inode)
+    signal.signal(signal.SIGTERM, lifecycle.on_sigterm)
     try:
-        _serve_connections(server, idle_seconds, Worker(tf, keras), hello)
+        _serve_connections(server, idle_seconds, Worker(tf, keras), hello, lifecycle)
+    except _Stopping:
+        pass
     finally:
         _remove_own_socket(path, inode)
         server.close()
