@@ -38,6 +38,15 @@ def models(exam_models: Path, tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_warm_worker_left() -> Iterator[None]:
+    """The runtime tests leave no warm exam worker behind in the test home, whatever fails."""
+    yield
+    from tests.conftest import TEST_HOME, run_tfbridge
+
+    run_tfbridge("worker", "stop", env={"TFBRIDGE_HOME": str(TEST_HOME)}, timeout=120)
+
+
 @pytest.fixture(scope="session")
 def exam_worker(exam_python: Path) -> Iterator[RuntimeWorker]:
     """One worker in the exam runtime shared by the tests (TensorFlow imported once)."""

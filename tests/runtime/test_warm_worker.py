@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,3 +212,35 @@ def test_a_changed_fingerprint_is_a_cache_miss(home: Path, tmp_path: Path) -> No
     fingerprint.write_text(fingerprint.read_text() + "\n")  # same content to JSON, other bytes
 
     assert "runtime.cache" not in check_ids(verify_json(home, model))
+
+
+def test_concurrent_commands_share_one_worker(home: Path, tmp_path: Path) -> None:
+    verify_json(home, "--no-cache", EXAMPLE)
+    [pid] = worker_pids(home)
+    command = [sys.executable, "-m", "tfbridge", "verify", "--no-cache", "--json", str(EXAMPLE)]
+    env = {**os.environ, "TFBRIDGE_HOME": str(home)}
+    runs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+
+    outputs = [run.communicate(timeout=600) for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0, 0], outputs
+    verdicts = [json.loads(out)["models"][0]["verdict"] for out, _ in outputs]
+    assert verdicts == ["pass", "pass", "pass"]
+    assert worker_pids(home) == [pid]
+
+
+def test_fingerprint_in_the_exam_env_uses_the_warm_worker(home: Path, tmp_path: Path) -> None:
+    model = Path(shutil.copy(EXAMPLE, tmp_path / "m.h5"))
+    python = home / "envs" / "exam" / "bin" / "python"
+    verify_json(home, "--no-cache", EXAMPLE)
+    [pid] = worker_pids(home)
+
+    done = tfbridge(home, "fingerprint", "--python", python, model)
+
+    assert done.returncode == 0, done.stderr
+    assert Path(f"{model}.fingerprint.json").is_file()
+    assert "starting TensorFlow 2.9" not in done.stderr
+    assert worker_pids(home) == [pid]

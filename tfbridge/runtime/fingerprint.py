@@ -118,7 +118,8 @@ def write_fingerprints(
     script just wrote (train, convert) trust it.
     """
     outcomes = []
-    with RuntimeWorker(python, timeout=timeout) as worker:
+    shared = not trust and _warm_worker_serves(python)
+    with RuntimeWorker(python, timeout=timeout, shared=shared) as worker:
         for model in models:
             if progress is not None:
                 progress(model)
@@ -132,6 +133,16 @@ def write_fingerprints(
             except TfbridgeError as error:
                 outcomes.append(FingerprintOutcome(model, None, error.one_line()))
     return outcomes
+
+
+def _warm_worker_serves(python: Path) -> bool:
+    """The exam environment's warm worker may serve models that run no code of their own."""
+    from tfbridge.envs import env_status
+    from tfbridge.runtime.daemon import shared_possible
+
+    exam = env_status("exam")
+    same = exam.ready and os.path.abspath(exam.python) == os.path.abspath(python)
+    return same and shared_possible(python)
 
 
 def read_fingerprint(model: Path) -> Fingerprint | None:
