@@ -43,16 +43,12 @@ def run_tfbridge(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 900,
-    prefix: tuple[str, ...] = (),
-    errors: str = "strict",
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI in a subprocess, as a user would (`prefix`: a wrapper such as setpriv;
-    `errors`: how undecodable output is decoded)."""
+    """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run(
-        [*prefix, sys.executable, "-m", "tfbridge", *map(str, args)],
+        [sys.executable, "-m", "tfbridge", *map(str, args)],
         capture_output=True,
         text=True,
-        errors=errors,
         cwd=cwd,
         timeout=timeout,
         check=False,

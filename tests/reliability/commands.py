@@ -95,6 +95,21 @@ STATIC_COMMANDS = (
     ),
 )
 FINGERPRINT = Command("fingerprint", lambda m, r: ["fingerprint", str(m)], _fingerprint_beside)
+# On a model TF 2.9 never finishes loading: the runtime must be given up on, not waited for.
+RUNTIME_ON_A_HANG = (
+    Command(
+        "verify --no-daemon --json",
+        lambda model, root: ["verify", "--no-daemon", "--json", str(model)],
+        _no_outputs,
+        json_output=True,
+    ),
+    Command(
+        "fingerprint --timeout 30 --json",
+        lambda model, root: ["fingerprint", "--timeout", "30", "--json", str(model)],
+        _fingerprint_beside,
+        json_output=True,
+    ),
+)
 SYNC_COMMANDS = (
     Command("sync", lambda model, root: ["sync"], _sync_outputs),
     Command(

@@ -15,8 +15,10 @@ import hashlib
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_tfbridge
 from tests.reliability.hostile import MARKER_NAME
 
 TIMEOUT_SECONDS = 120
@@ -115,18 +116,48 @@ def markers(root: Path) -> list[Path]:
     return sorted(root.rglob(MARKER_NAME))
 
 
-def run_cli(
-    args: Sequence[str | Path], cwd: Path, *, unprivileged: bool = False
-) -> subprocess.CompletedProcess[str]:
-    """The real CLI in a subprocess; a run past the bound fails the test as a hang. Output that
-    is not UTF-8 is kept (as surrogates) for `contract_problems` to report."""
-    prefix = tuple(DROP_ROOT_READ) if unprivileged and os.geteuid() == 0 else ()
+class Finished(subprocess.CompletedProcess[str]):
+    """A finished command, and whether it left processes of its own running (a worker)."""
+
+    left_running = False
+
+
+def run_cli(args: Sequence[str | Path], cwd: Path, *, unprivileged: bool = False) -> Finished:
+    """The real CLI, as `tests.conftest.run_tfbridge` runs it, but in its own process group: a
+    command that hangs, or leaves a TensorFlow worker behind, is stopped with everything it
+    started (a worker stuck in a model's code would otherwise spin on a shared machine).
+    Output that is not UTF-8 is kept (as surrogates) for `contract_problems` to report."""
+    prefix = DROP_ROOT_READ if unprivileged and os.geteuid() == 0 else []
+    command = [*prefix, sys.executable, "-m", "tfbridge", *map(str, args)]
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="surrogateescape",
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid)
+            process.communicate()
+            pytest.fail(
+                f"`tfbridge {' '.join(map(str, args))}` hung: no exit in {TIMEOUT_SECONDS} s"
+            )
+    finished = Finished(command, process.returncode, stdout, stderr)
+    finished.left_running = _kill_group(process.pid)
+    return finished
+
+
+def _kill_group(group: int) -> bool:
+    """Kill what is left of a process group; whether anything was."""
     try:
-        return run_tfbridge(
-            *args, cwd=cwd, timeout=TIMEOUT_SECONDS, prefix=prefix, errors="surrogateescape"
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"`tfbridge {' '.join(map(str, args))}` hung: no exit in {TIMEOUT_SECONDS} s")
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def contract_problems(
@@ -139,6 +170,8 @@ def contract_problems(
         problems.append(f"exit {code}, expected one of {sorted(set(allowed_exits))}")
     if "Traceback" in done.stderr or "Traceback" in done.stdout:
         problems.append("a traceback was printed")
+    if getattr(done, "left_running", False):
+        problems.append("left processes running after it exited (killed by the test)")
     if "internal error" in done.stderr:
         problems.append("an internal error (a bug) was reported")
     if _UNDECODABLE.search(done.stdout + done.stderr):

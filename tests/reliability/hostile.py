@@ -27,10 +27,12 @@ import h5py
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "models"
 GOOD_MODEL = REPO / "examples" / "mnist_dense.h5"
-LAMBDA_MODEL = REPO / "tests" / "fixtures" / "models" / "keras-2.9" / "timeseries_lambda.h5"
-KERAS3_ZIP = REPO / "tests" / "fixtures" / "models" / "keras-3" / "keras_zip.keras"
-SAVED_MODEL = REPO / "tests" / "fixtures" / "models" / "keras-3" / "saved_model"
+LAMBDA_MODEL = FIXTURES / "keras-2.9" / "timeseries_lambda.h5"
+FUNCTIONAL_MODEL = FIXTURES / "keras-2.9" / "functional_multi_input.h5"
+KERAS3_ZIP = FIXTURES / "keras-3" / "keras_zip.keras"
+SAVED_MODEL = FIXTURES / "keras-3" / "saved_model"
 PYTHON38 = Path.home() / ".pyenv" / "versions" / "3.8.18" / "bin" / "python"
 
 # A Lambda payload writes this file beside the model if anything ever runs it.
@@ -58,6 +60,9 @@ class Case:
     plain: bool = True
     # Named `*.h5`: what a slot in tfbridge.toml must name (else the whole config is refused).
     h5_named: bool = True
+    # TF 2.9's own load_model never returns on it (measured): only a static refusal saves a
+    # runtime check from waiting forever.
+    hangs_tf: bool = False
 
     @property
     def is_model(self) -> bool:
@@ -310,6 +315,77 @@ def _replace(model: h5py.File, name: str, value: Any) -> None:
 KERNEL = "model_weights/dense/dense/kernel:0"
 
 
+def _functional_with(directory: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """The Keras 2.9 two-input functional fixture, its config changed by `change`."""
+    path = Path(shutil.copyfile(FUNCTIONAL_MODEL, directory / "functional.h5"))
+    with h5py.File(path, "r+") as model:
+        config = json.loads(model.attrs["model_config"])
+        change(config["config"])
+        model.attrs["model_config"] = json.dumps(config)
+    return path
+
+
+def _layer(config: dict[str, Any], name: str) -> dict[str, Any]:
+    layer: dict[str, Any] = next(item for item in config["layers"] if item["name"] == name)
+    return layer
+
+
+def functional_cycle(directory: Path) -> Path:
+    """dense takes concatenate's output, which takes dense's: a loop in the layer graph. TF 2.9's
+    load_model spins on it forever (stopped after 120 s, measured 2026-12-02)."""
+
+    def loop(config: dict[str, Any]) -> None:
+        _layer(config, "dense")["inbound_nodes"] = [[["concatenate", 0, 0, {}]]]
+
+    return _functional_with(directory, loop)
+
+
+def functional_dangling_inbound(directory: Path) -> Path:
+    def dangle(config: dict[str, Any]) -> None:
+        _layer(config, "dense")["inbound_nodes"] = [[["no_such_layer", 7, 3, {}]]]
+
+    return _functional_with(directory, dangle)
+
+
+def functional_garbage_nodes(directory: Path) -> Path:
+    def garbage(config: dict[str, Any]) -> None:
+        _layer(config, "concatenate")["inbound_nodes"] = [["dense", "x"], 5, None]
+        config["output_layers"] = "dense_1"
+
+    return _functional_with(directory, garbage)
+
+
+def _with_input_shape(directory: Path, shape: list[Any]) -> Path:
+    config = _good_config()
+    config["config"]["layers"][0]["config"]["batch_input_shape"] = shape
+    return _with_attrs(directory, model_config=json.dumps(config))
+
+
+def huge_input_shape(directory: Path) -> Path:
+    """Probing this input would need terabytes: a runtime must refuse, not try."""
+    return _with_input_shape(directory, [None, 1_000_000, 1_000_000])
+
+
+def negative_input_shape(directory: Path) -> Path:
+    return _with_input_shape(directory, [None, -28, 28])
+
+
+def huge_dense_units(directory: Path) -> Path:
+    """Building this Dense layer would allocate a 784 x 10^12 kernel."""
+    config = _good_config()
+    config["config"]["layers"][-1]["config"]["units"] = 10**12
+    return _with_attrs(directory, model_config=json.dumps(config))
+
+
+def nested_sequential_deep(directory: Path) -> Path:
+    """Sequential in Sequential, 150 deep: deep for any recursive walk, legal JSON."""
+    config = _good_config()
+    inner: dict[str, Any] = config
+    for depth in range(150):
+        inner = {"class_name": "Sequential", "config": {"name": f"s{depth}", "layers": [inner]}}
+    return _with_attrs(directory, model_config=json.dumps(inner))
+
+
 def weights_group_missing(directory: Path) -> Path:
     return _edit_hdf5(directory, lambda model: model.__delitem__("model_weights"))
 
@@ -504,6 +580,13 @@ CASES: tuple[Case, ...] = (
     Case("layer_config_null", layer_config_null, "not_model"),
     Case("layer_class_name_number", layer_class_name_number, "not_model"),
     Case("unknown_model_class", unknown_model_class, "not_model"),
+    Case("functional_cycle", functional_cycle, "not_model", hangs_tf=True),
+    Case("functional_dangling_inbound", functional_dangling_inbound, "not_model"),
+    Case("functional_garbage_nodes", functional_garbage_nodes, "not_model"),
+    Case("huge_input_shape", huge_input_shape, "broken_model"),
+    Case("negative_input_shape", negative_input_shape, "not_model"),
+    Case("huge_dense_units", huge_dense_units, "broken_model"),
+    Case("nested_sequential_deep", nested_sequential_deep, "broken_model"),
     Case("weights_group_missing", weights_group_missing, "broken_model"),
     Case("weights_group_is_a_dataset", weights_group_is_a_dataset, "broken_model"),
     Case("weight_names_dangling", weight_names_dangling, "broken_model"),
