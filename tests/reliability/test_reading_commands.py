@@ -49,6 +49,11 @@ PLAIN_CASES = [case for case in CASES if case.plain and not case.hangs_tf]
 # A slot naming a file that is not `*.h5` makes the whole config invalid: those go one by one.
 SYNC_ALONE_CASES = [case for case in CASES if not case.plain or not case.h5_named]
 SYNC_BATCH_CASES = [case for case in PLAIN_CASES if case.h5_named]
+RUNTIME_ALONE = [
+    *((FINGERPRINT, case) for case in PATH_CASES),
+    *((command, case) for command in SYNC_COMMANDS for case in SYNC_ALONE_CASES),
+    *((command, case) for command in RUNTIME_ON_A_HANG for case in HANG_CASES),
+]
 
 
 def _ids(case: Case) -> str:
@@ -99,16 +104,11 @@ def runs(
         shutil.rmtree(root)  # kept only when the case fails, to inspect: hundreds of cases
         return done
 
-    def fingerprint(case: Case) -> subprocess.CompletedProcess[str]:
-        return in_fresh_root(FINGERPRINT, case)
-
     yield from run_selected_in_parallel(
         request,
         {
             test_static_command_keeps_the_contract.__name__: in_fresh_root,
-            test_fingerprint_refuses_a_path_that_is_not_a_plain_file.__name__: fingerprint,
-            test_sync_alone_never_sends_a_non_model.__name__: in_fresh_root,
-            test_the_runtime_gives_up_on_a_model_that_hangs_tensorflow.__name__: in_fresh_root,
+            test_runtime_command_on_one_input_keeps_the_contract.__name__: in_fresh_root,
         },
     )
 
@@ -122,30 +122,12 @@ def test_static_command_keeps_the_contract(
 
 
 @pytest.mark.runtime
-@pytest.mark.parametrize("case", PATH_CASES, ids=_ids)
-def test_fingerprint_refuses_a_path_that_is_not_a_plain_file(
-    case: Case, exam_python: Path, runs: dict[str, Future[object]], request: pytest.FixtureRequest
-) -> None:
-    result_of(runs, request)
-
-
-@pytest.mark.runtime
-@pytest.mark.parametrize("case", SYNC_ALONE_CASES, ids=_ids)
-@pytest.mark.parametrize("command", SYNC_COMMANDS, ids=lambda command: command.name)
-def test_sync_alone_never_sends_a_non_model(
-    command: Command,
-    case: Case,
-    exam_python: Path,
-    runs: dict[str, Future[object]],
-    request: pytest.FixtureRequest,
-) -> None:
-    result_of(runs, request)
-
-
-@pytest.mark.runtime
-@pytest.mark.parametrize("case", HANG_CASES, ids=_ids)
-@pytest.mark.parametrize("command", RUNTIME_ON_A_HANG, ids=lambda command: command.name)
-def test_the_runtime_gives_up_on_a_model_that_hangs_tensorflow(
+@pytest.mark.parametrize(
+    ("command", "case"),
+    RUNTIME_ALONE,
+    ids=[f"{command.name}-{case.name}" for command, case in RUNTIME_ALONE],
+)
+def test_runtime_command_on_one_input_keeps_the_contract(
     command: Command,
     case: Case,
     exam_python: Path,
