@@ -29,7 +29,6 @@ from tfbridge.convert.report import (
 from tfbridge.convert.rules import load_rules
 from tfbridge.convert.semantics_gate import SemanticsGate
 from tfbridge.convert.structure import (
-    MODEL_CLASSES,
     ConfigShapeError,
     check_model_config,
     check_training_config,
@@ -43,6 +42,7 @@ from tfbridge.convert.weights import (
 )
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import atomic_output, check_writable_target, require_regular_file
+from tfbridge.keras29.walker import MODEL_CLASSES
 from tfbridge.runtime import fingerprint_path, read_fingerprint
 
 TARGET_KERAS_VERSION = "2.9.0"

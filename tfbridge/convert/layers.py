@@ -9,7 +9,7 @@ from tfbridge.convert.nodes import is_keras3_node, keras3_node_to_legacy, wrap_s
 from tfbridge.convert.report import Effect, Notes
 from tfbridge.convert.rules import Rules
 from tfbridge.convert.semantics_gate import REPLACE_HINT, SemanticsGate
-from tfbridge.convert.structure import MODEL_CLASSES, NESTED_LAYER_KEYS, NESTED_LAYER_LIST_KEYS
+from tfbridge.keras29.walker import MODEL_CLASSES, argument_kind
 
 Json = dict[str, Any]
 
@@ -94,17 +94,17 @@ class ConfigRewriter:
         return out
 
     def _arg_value(self, arg: str, value: Any, where: str) -> Any:
-        if arg == "dtype":
+        kind = argument_kind(arg)
+        if kind == "dtype_policy":
             return self.dtype_policy(value, where)
-        if arg in NESTED_LAYER_KEYS and isinstance(value, dict) and "class_name" in value:
+        if kind == "layer" and isinstance(value, dict) and "class_name" in value:
             return self.layer(value)
-        if arg in NESTED_LAYER_LIST_KEYS and isinstance(value, list):
+        if kind == "layers" and isinstance(value, list):
             return [self.layer(item) if isinstance(item, dict) else item for item in value]
-        if arg in ("activation", "recurrent_activation"):
+        if kind == "activation":
             return self._activation(value, where)
-        for category in ("initializer", "regularizer", "constraint"):
-            if arg.endswith("_" + category):
-                return self._training_only_object(category, arg, value, where)
+        if kind in ("initializer", "regularizer", "constraint"):
+            return self._training_only_object(str(kind), arg, value, where)
         return value
 
     def _complete_args(self, class_name: str, config: Json, where: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tfbridge.keras29.semantics import KERAS3_PREFIX
+from tfbridge.keras29.walker import SERIALIZATION_KEYS
 from tfbridge.verify.knowledge import Knowledge, load_knowledge
 
 RULES_FILE = Path(__file__).with_name("rules.json")
@@ -21,7 +22,7 @@ class Rules:
 
     @property
     def serialization_keys(self) -> frozenset[str]:
-        return frozenset(self.data["serialization_keys"])
+        return frozenset(SERIALIZATION_KEYS)
 
     def renamed_args(self, class_name: str) -> dict[str, str]:
         renamed: dict[str, str] = self.data["renamed_layer_args"].get(class_name, {})

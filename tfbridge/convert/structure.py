@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from tfbridge.convert.nodes import KERAS_TENSOR
+from tfbridge.keras29.walker import (
+    MODEL_CLASSES,
+    NESTED_LAYER_KEYS,
+    NESTED_LAYER_LIST_KEYS,
+    WRAPPED_OPTIMIZER_KEYS,
+)
 
-MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
-# Config keys holding another serialized layer (wrappers, RNNs) or a list of them.
-NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell")
-NESTED_LAYER_LIST_KEYS = ("cells",)
 # Far deeper than any real model (each nested model adds four levels), far below Python's
 # recursion limit for the rewriters that walk it.
 MAX_NESTING = 120
@@ -68,9 +70,10 @@ def check_training_config(config: Any) -> None:
     if isinstance(learning_rate, dict):
         where = "training_config.optimizer_config.config.learning_rate"
         _check_serialized(learning_rate, where)
-    inner = settings.get("inner_optimizer") if isinstance(settings, dict) else None
-    if inner is not None:
-        _check_serialized(inner, "training_config.optimizer_config.config.inner_optimizer")
+    for key in WRAPPED_OPTIMIZER_KEYS:
+        inner = settings.get(key) if isinstance(settings, dict) else None
+        if inner is not None:
+            _check_serialized(inner, f"training_config.optimizer_config.config.{key}")
 
 
 def _check_depth(value: Any, place: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from tfbridge.convert.report import Effect, Notes
 from tfbridge.convert.rules import Rules
 from tfbridge.convert.semantics_gate import SemanticsGate
+from tfbridge.keras29.walker import UNDESERIALIZED_METRICS, map_per_output
 from tfbridge.verify.knowledge import Category
 
 DROP_OPTIMIZER_HINT = (
@@ -38,10 +39,10 @@ class TrainingConfigRewriter:
         out["optimizer_config"] = self.optimizer(training_config.get("optimizer_config"))
         for key in ("loss",):
             if out.get(key) is not None:
-                out[key] = self._nested(out[key], self.loss)
+                out[key] = map_per_output(out[key], self.loss)
         for key in ("metrics", "weighted_metrics"):
             if out.get(key) is not None:
-                out[key] = self._nested(out[key], self.metric)
+                out[key] = map_per_output(out[key], self.metric)
         out.setdefault("loss_weights", None)
         return out
 
@@ -147,16 +148,6 @@ class TrainingConfigRewriter:
 
     # -- losses and metrics -------------------------------------------------------------------
 
-    def _nested(self, value: Any, convert: Any) -> Any:
-        """Losses and metrics come as one object, or lists/dicts of them per model output."""
-        if isinstance(value, str) or (isinstance(value, dict) and "class_name" in value):
-            return convert(value)
-        if isinstance(value, list):
-            return [item for item in (self._nested(v, convert) for v in value) if item is not None]
-        if isinstance(value, dict):
-            return {key: self._nested(item, convert) for key, item in value.items()}
-        return value
-
     def loss(self, value: Any) -> Any:
         converted = self._object("loss", value, "loss")
         if converted is None:
@@ -173,8 +164,8 @@ class TrainingConfigRewriter:
         return converted
 
     def metric(self, value: Any) -> Any:
-        if isinstance(value, str) and value in ("accuracy", "acc", "crossentropy", "ce"):
-            return value  # Keras 2.9's compile resolves these names itself.
+        if isinstance(value, str) and value in UNDESERIALIZED_METRICS:
+            return value
         converted = self._object("metric", value, "metric")
         if converted is None:
             self.notes.drop("metrics", _label(value), value, "training")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from tfbridge.keras29.walker import SERIALIZATION_KEYS, argument_kind, nested_layers
 from tfbridge.verify.findings import (
     FIX_COMPILE,
     FIX_CONVERT,
@@ -24,9 +25,7 @@ from tfbridge.verify.lambda_code import LambdaCode, inspect_lambda
 
 FUNCTIONAL_KEYS = ("name", "layers", "input_layers", "output_layers")
 CONTAINER_QUALNAMES = ("keras.engine.functional.Functional", "keras.engine.training.Model")
-NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells")
 VOCABULARY_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup")
-KERAS3_ENTRY_KEYS = ("module", "registered_name", "build_config", "compile_config")
 FIX_LAMBDA = "replace the Lambda with built-in layers, or retrain with Python 3.8"
 
 
@@ -189,20 +188,14 @@ class ModelConfigEmulator:
             self._fail(stage, where, f"required argument `{argument}` is missing", _fix(stage))
 
     def _nested(self, key: str, value: Any, where: str) -> None:
-        if key in NESTED_LAYER_KEYS:
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, dict):
-                    self.layer(item, where)
-        elif key == "dtype" and isinstance(value, dict):
-            self.reference("dtype_policy", value, where, "model", key)
-        elif key.endswith("_initializer"):
-            self.reference("initializer", value, where, "model", key)
-        elif key.endswith("_regularizer"):
-            self.reference("regularizer", value, where, "model", key)
-        elif key.endswith("_constraint"):
-            self.reference("constraint", value, where, "model", key)
-        elif key in ("activation", "recurrent_activation"):
-            self.reference("activation", value, where, "model", key)
+        kind = argument_kind(key)
+        if kind in ("layer", "layers"):
+            for item in nested_layers(key, value):
+                self.layer(item, where)
+        elif kind == "dtype_policy" and not isinstance(value, dict):
+            return  # a plain dtype string
+        elif kind is not None:
+            self.reference(kind, value, where, "model", key)  # type: ignore[arg-type]
 
     def reference(
         self, category: Category, value: Any, where: str, stage: Stage, key: str = ""
@@ -293,7 +286,7 @@ class ModelConfigEmulator:
         return ""
 
     def _note_keras3_entry(self, entry: dict[str, Any]) -> None:
-        present = [key for key in KERAS3_ENTRY_KEYS if key in entry]
+        present = [key for key in SERIALIZATION_KEYS if key in entry]
         if present:
             keys = ", ".join(f"`{key}`" for key in present)
             text = (

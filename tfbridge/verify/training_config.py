@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfbridge.keras29.walker import (
+    UNDESERIALIZED_METRICS,
+    is_single_object,
+    wrapped_optimizers,
+)
 from tfbridge.verify.findings import FIX_COMPILE, Problems, Writer
 from tfbridge.verify.knowledge import Category, Knowledge
 from tfbridge.verify.model_config import ModelConfigEmulator
-
-UNDESERIALIZED_METRICS = ("accuracy", "acc", "crossentropy", "ce")
-# Keras 2.9's LossScaleOptimizer.from_config deserializes these as optimizers of their own
-# (`optimizer` is the TF 2.3 spelling).
-WRAPPED_OPTIMIZER_KEYS = ("inner_optimizer", "optimizer")
 
 
 class TrainingConfigEmulator:
@@ -59,20 +59,17 @@ class TrainingConfigEmulator:
         schedule = arguments.get("learning_rate")
         if isinstance(schedule, dict):
             self._resolver.reference("lr_schedule", schedule, where, "compile", "learning_rate")
-        for key in WRAPPED_OPTIMIZER_KEYS:
-            self.optimizer(arguments.get(key), wrapped_in=f"{where} wrapping an ")
+        for _, inner in wrapped_optimizers(arguments):
+            self.optimizer(inner, wrapped_in=f"{where} wrapping an ")
 
     def _nested(self, category: Category, config: Any) -> None:
         """Losses and metrics may be one object, or lists/dicts of them (per output)."""
         if config is None:
             return
-        if isinstance(config, str) or (isinstance(config, dict) and "class_name" in config):
+        if is_single_object(config):
             self._single(category, config)
-        elif isinstance(config, dict):
-            for value in config.values():
-                self._nested(category, value)
-        elif isinstance(config, list):
-            for value in config:
+        elif isinstance(config, (dict, list)):
+            for value in config.values() if isinstance(config, dict) else config:
                 self._nested(category, value)
         else:
             self._fail(category, f"saved {category} config `{config!r}` is not understood")

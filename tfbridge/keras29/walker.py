@@ -1,0 +1,90 @@
+"""Where Keras 2.9 finds serialized objects in a saved config: one answer for verify and convert.
+
+Verify walks a saved config to report what Keras 2.9 would fail on; convert walks it to rewrite
+it. Both walk it the way Keras 2.9's deserialization does, so the places it looks live here once:
+which layer arguments hold other layers (wrappers, RNN cells), which hold an activation, an
+initializer, a regularizer, a constraint or a dtype policy, how losses and metrics nest per model
+output, which optimizer keys hold a wrapped optimizer, and the metric names `compile` resolves by
+itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+from tfbridge.keras29.semantics import ACTIVATION_KEYS
+
+ArgumentKind = Literal[
+    "layer", "layers", "activation", "dtype_policy", "initializer", "regularizer", "constraint"
+]
+
+MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
+# Layer-config keys holding another serialized layer (wrappers, RNNs), or a list of them.
+NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell")
+NESTED_LAYER_LIST_KEYS = ("cells",)
+# Keys Keras 3 adds beside `class_name`/`config`; Keras 2.9 never reads them.
+SERIALIZATION_KEYS = ("module", "registered_name", "build_config", "compile_config")
+# Metric names Keras 2.9's compile resolves itself, from the loss, without deserializing them.
+UNDESERIALIZED_METRICS = ("accuracy", "acc", "crossentropy", "ce")
+# Keras 2.9's LossScaleOptimizer.from_config deserializes these as optimizers of their own
+# (`optimizer` is the TF 2.3 spelling).
+WRAPPED_OPTIMIZER_KEYS = ("inner_optimizer", "optimizer")
+_SUFFIX_KINDS: tuple[tuple[str, ArgumentKind], ...] = (
+    ("_initializer", "initializer"),
+    ("_regularizer", "regularizer"),
+    ("_constraint", "constraint"),
+)
+
+
+def argument_kind(key: str) -> ArgumentKind | None:
+    """What Keras 2.9 deserializes a layer-config argument as, or None for a plain value."""
+    if key in NESTED_LAYER_KEYS:
+        return "layer"
+    if key in NESTED_LAYER_LIST_KEYS:
+        return "layers"
+    if key == "dtype":
+        return "dtype_policy"
+    if key in ACTIVATION_KEYS:
+        return "activation"
+    for suffix, kind in _SUFFIX_KINDS:
+        if key.endswith(suffix):
+            return kind
+    return None
+
+
+def nested_layers(key: str, value: Any) -> Iterator[dict[str, Any]]:
+    """The serialized layers a layer argument holds (none unless `key` is a nested-layer key)."""
+    kind = argument_kind(key)
+    if kind not in ("layer", "layers"):
+        return
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            yield item
+
+
+def is_single_object(value: Any) -> bool:
+    """One loss or metric: a name, or a serialized object (not a list/dict of them per output)."""
+    return isinstance(value, str) or (isinstance(value, dict) and "class_name" in value)
+
+
+def map_per_output(value: Any, visit: Callable[[Any], Any]) -> Any:
+    """Losses and metrics come as one object, or lists/dicts of them per model output: `visit`
+    each single one and keep the shape (a list leaves out what `visit` turned into None)."""
+    if is_single_object(value):
+        return visit(value)
+    if isinstance(value, list):
+        mapped = (map_per_output(item, visit) for item in value)
+        return [item for item in mapped if item is not None]
+    if isinstance(value, dict):
+        return {key: map_per_output(item, visit) for key, item in value.items()}
+    return value
+
+
+def wrapped_optimizers(config: Any) -> Iterator[tuple[str, Any]]:
+    """(key, serialized optimizer) for each optimizer an optimizer's config wraps."""
+    if not isinstance(config, dict):
+        return
+    for key in WRAPPED_OPTIMIZER_KEYS:
+        if isinstance(config.get(key), dict):
+            yield key, config[key]
