@@ -34,9 +34,10 @@ class WatchedTransport(LocalTransport):
         if self.slot_dir.is_dir():
             self.counts.append(len([n for n in os.listdir(self.slot_dir) if n.endswith(".h5")]))
 
-    def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> None:
-        super().put(local, remote, progress)
+    def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> str:
+        sent = super().put(local, remote, progress)
         self._look()
+        return sent
 
     def rename(self, source: str, destination: str) -> None:
         super().rename(source, destination)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +27,7 @@ from tfbridge.sync.result import (
     SyncEvent,
     SyncReport,
 )
-from tfbridge.sync.transport import Transport, TransportError
+from tfbridge.sync.transport import FileStat, Transport, TransportError
 
 if TYPE_CHECKING:
     from tfbridge.verify.result import ModelReport
@@ -71,7 +72,7 @@ def open_transport(target: Target) -> Transport:
 @dataclass(frozen=True)
 class Prepared:
     slot: Slot
-    sha256: str
+    sha256: str  # "" until needed: a model that is only sent is hashed while it is sent
     size: int
     contract: str  # ledger.contract_digest of the slot's contract
     verdict: str = "skip"  # not verified: the slot holds this model, verified against this contract
@@ -113,7 +114,7 @@ def sync(
                 report.cleaned_temps = sum(_clean(far, item.slot) for item in prepared)
             # read under the lock: a run we waited for may just have recorded these models
             passed = ledger.latest_by_slot(ledger.read(state_dir), report.target)
-            surveyed = [_survey(far, item, passed.get(item.slot.name)) for item in prepared]
+            surveyed = _survey(far, prepared, passed)
             for item in _gate(surveyed, gate, notify):
                 lock.refresh()
                 result = _sync_slot(
@@ -159,24 +160,22 @@ class _NoLock:
 
 
 def _prepare(slot: Slot) -> Prepared:
-    """Refuse a model path that is not a readable file (exit 2); mark one that is not a Keras
-    HDF5 model unsendable, whatever --force says."""
+    """Refuse a model path that is not a readable file (exit 2)."""
     problem = regular_file_problem(slot.model)
     if problem is not None:
         raise TfbridgeError(
             f"slot {slot.name}: model file {slot.model}: {problem}",
             hint=f"save the model there, or fix slots.{slot.name}.model in the config",
         )
-    prepared = Prepared(
-        slot,
-        file_sha256(slot.model),
-        slot.model.stat().st_size,
-        ledger.contract_digest(slot.contract),
-    )
-    not_a_model = model_file_problem(slot.model)
+    return Prepared(slot, "", slot.model.stat().st_size, ledger.contract_digest(slot.contract))
+
+
+def _sendable(item: Prepared) -> Prepared:
+    """Mark a model that is not a Keras HDF5 model unsendable, whatever --force says."""
+    not_a_model = model_file_problem(item.slot.model)
     if not_a_model is None:
-        return prepared
-    return replace(prepared, verdict="fail", problems=(not_a_model,), sendable=False)
+        return item
+    return replace(item, verdict="fail", problems=(not_a_model,), sendable=False)
 
 
 def _clean(transport: Transport, slot: Slot) -> int:
@@ -185,12 +184,45 @@ def _clean(transport: Transport, slot: Slot) -> int:
     return slots.clean_temps(transport, directory) if directory else 0
 
 
-def _survey(transport: Transport, item: Prepared, last: ledger.LedgerEntry | None) -> Prepared:
-    """Which far-side models of the slot already hold this content, and whether it was verified
-    against this contract."""
-    directory = slots.slot_directory(transport, item.slot, create=False)
-    state = slots.read_slot(transport, directory)
-    matches = tuple(_models_with_sha(transport, state, item))
+def _survey(
+    transport: Transport, items: list[Prepared], passed: dict[str, ledger.LedgerEntry]
+) -> list[Prepared]:
+    """Which far-side models of each slot already hold its content (hashed in one round trip for
+    all slots, and only those of the right size), and whether it was verified against this
+    contract."""
+    states = [
+        slots.read_slot(transport, slots.slot_directory(transport, item.slot, create=False))
+        for item in items
+    ]
+    candidates = [
+        _same_size(transport, state, item) for state, item in zip(states, items, strict=True)
+    ]
+    # the local models are hashed here while the far side hashes its own, and only those that
+    # something there may equal (a model that is sent is hashed as it is sent)
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        local = [
+            pool.submit(file_sha256, item.slot.model) if paths else None
+            for item, paths in zip(items, candidates, strict=True)
+        ]
+        far_shas = transport.sha256_many([path for paths in candidates for path in paths])
+        surveyed = []
+        for item, state, paths, digest in zip(items, states, candidates, local, strict=True):
+            if digest is not None:
+                item = replace(item, sha256=digest.result())
+            matches = tuple(posixpath.basename(p) for p in paths if far_shas[p] == item.sha256)
+            surveyed.append(_surveyed(item, state, matches, passed.get(item.slot.name)))
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return surveyed
+
+
+def _surveyed(
+    item: Prepared,
+    state: slots.SlotState,
+    matches: tuple[str, ...],
+    last: ledger.LedgerEntry | None,
+) -> Prepared:
     in_place = state.models == [item.slot.file_name] and bool(matches)
     verified = (
         last is not None
@@ -198,7 +230,9 @@ def _survey(transport: Transport, item: Prepared, last: ledger.LedgerEntry | Non
         and last.contract == item.contract
         and last.verdict != "fail"
     )
-    return replace(item, matches=matches, in_place=in_place, verified=verified)
+    item = replace(item, matches=matches, in_place=in_place, verified=verified)
+    # in place and passed against this contract: a Keras model, no need to open it (nor h5py)
+    return item if in_place and verified else _sendable(item)
 
 
 def _gate(items: list[Prepared], gate: Gate, notify: ProgressCallback) -> list[Prepared]:
@@ -245,6 +279,7 @@ def _sync_slot(
         list(item.problems),
     )
     if not item.sendable or (item.verdict == "fail" and not force):
+        result.sha256 = _local_sha(item)
         return result
     state = slots.read_slot(transport, directory)
     same = list(item.matches)
@@ -260,17 +295,18 @@ def _sync_slot(
         return result
     if dry_run:
         result.action = "would-send"
+        result.sha256 = _local_sha(item)
         return result
     assert directory is not None
     _check_space(transport, directory, item.size)
     history = slots.history_directory(transport, slot, create=True)
     assert history is not None
     notify(SyncEvent(slot.name, "upload", 0, item.size))
-    temp = slots.upload(
+    temp, result.sha256 = slots.upload(
         transport,
         str(slot.model),
         directory,
-        item.sha256,
+        item.sha256 or None,
         lambda done, total: notify(SyncEvent(slot.name, "upload", done, total)),
     )
     with slots.removed_on_failure(transport, temp):
@@ -285,19 +321,20 @@ def _sync_slot(
     return result
 
 
-def _models_with_sha(transport: Transport, state: slots.SlotState, item: Prepared) -> list[str]:
-    """The slot's models whose content is the local model's (size first: hashing costs reads)."""
-    matches = []
-    for name in state.models:
-        info = transport.stat(state.path(name))
-        if (
-            info
-            and info.is_file
-            and info.size == item.size
-            and (transport.sha256(state.path(name)) == item.sha256)
-        ):
-            matches.append(name)
-    return matches
+def _same_size(transport: Transport, state: slots.SlotState, item: Prepared) -> list[str]:
+    """The slot's model files as large as the local model: only these can hold its content."""
+    paths = [state.path(name) for name in state.models]
+    return [path for path in paths if _is_file_of_size(transport.stat(path), item.size)]
+
+
+def _is_file_of_size(info: FileStat | None, size: int) -> bool:
+    return info is not None and info.is_file and info.size == size
+
+
+def _local_sha(item: Prepared) -> str:
+    """The model's SHA-256: read now if nothing needed it before (one that is sent is hashed
+    while it is sent, so it is read once)."""
+    return item.sha256 or file_sha256(item.slot.model)
 
 
 def _check_space(transport: Transport, directory: str, size: int) -> None:

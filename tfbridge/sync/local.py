@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import stat
@@ -67,17 +68,20 @@ class LocalTransport:
     def realpath(self, path: str) -> str:
         return os.path.realpath(path)
 
-    def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> None:
+    def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> str:
         total = os.path.getsize(local)
         done = 0
+        digest = hashlib.sha256()
         with _errors("write", remote), open(local, "rb") as source, open(remote, "wb") as sink:
             while chunk := source.read(CHUNK):
+                digest.update(chunk)
                 sink.write(chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, total)
             sink.flush()
             os.fsync(sink.fileno())
+        return digest.hexdigest()
 
     def sha256(self, path: str) -> str:
         problem = regular_file_problem(Path(path))
@@ -85,6 +89,11 @@ class LocalTransport:
             raise TfbridgeError(f"{path}: {problem}", hint=NOT_A_FILE_HINT)
         with _errors("read", path):
             return file_sha256(path)
+
+    def sha256_many(self, paths: list[str]) -> dict[str, str | None]:
+        return {
+            path: None if regular_file_problem(Path(path)) else self.sha256(path) for path in paths
+        }
 
     def rename(self, source: str, destination: str) -> None:
         with _errors("rename", source):

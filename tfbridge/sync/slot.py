@@ -115,15 +115,22 @@ def upload(
     transport: Transport,
     local: str,
     directory: str,
-    sha256: str,
+    sha256: str | None,
     progress: BytesProgress | None = None,
-) -> str:
-    """Upload `local` under a temporary name in `directory` and prove its checksum there."""
+) -> tuple[str, str]:
+    """Upload `local` under a temporary name in `directory` and prove there that it holds the
+    bytes sent (and `sha256`, when the model was hashed before). Returns (temp, SHA-256)."""
     temp = _temp_path(directory)
     with removed_on_failure(transport, temp):
-        transport.put(local, temp, progress)
-        check_copy(transport, temp, sha256)
-    return temp
+        sent = transport.put(local, temp, progress)
+        if sha256 is not None and sent != sha256:
+            raise TfbridgeError(
+                f"{local} changed while it was being sent (SHA-256 {sent[:12]}..., verified as "
+                f"{sha256[:12]}...)",
+                hint="let whatever writes it finish, then run `tfbridge sync` again",
+            )
+        check_copy(transport, temp, sent)
+    return temp, sent
 
 
 def copy_within(transport: Transport, source: str, directory: str, sha256: str) -> str:

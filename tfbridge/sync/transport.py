@@ -60,9 +60,17 @@ class Transport(Protocol):
 
     def realpath(self, path: str) -> str: ...
 
-    def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> None: ...
+    def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> str:
+        """Copy `local` to `remote`; returns the SHA-256 of the bytes sent, hashed as they
+        were read."""
+        ...
 
     def sha256(self, path: str) -> str: ...
+
+    def sha256_many(self, paths: list[str]) -> dict[str, str | None]:
+        """Each file's SHA-256 at once (one round trip); None for one that is not a regular
+        file."""
+        ...
 
     def rename(self, source: str, destination: str) -> None:
         """Atomic rename that replaces `destination` if it exists."""
