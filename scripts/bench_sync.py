@@ -1,9 +1,17 @@
 """Benchmark `tfbridge sync` against plain `scp` to the same local OpenSSH server, in one run.
 
-    python scripts/bench_sync.py [--units 16000] [--repeats 3]
+    python scripts/bench_sync.py [--mb 100] [--repeats 3]
 
-Needs /usr/sbin/sshd (openssh-server) and an exam runtime to save a real ~50 MB Keras model
-($TFBRIDGE_TEST_EXAM_PYTHON, else the exam env `tfbridge setup exam` built). Prints its figures.
+Needs /usr/sbin/sshd (openssh-server) and an exam runtime to save a real Keras model of about
+`--mb` megabytes ($TFBRIDGE_TEST_EXAM_PYTHON, else the exam env `tfbridge setup exam` built).
+Prints medians; asserts nothing. What each line times:
+
+- scp: `scp` of the model to the server (the wire-speed reference).
+- transfer, gate satisfied: the `sync()` API into an empty slot, with a gate that returns the
+  verdict already known (no exam worker): lock, survey, upload, far-side SHA-256, rename.
+- whole command: `tfbridge sync` in a fresh process into an empty slot, verify gate included.
+- no-op re-sync: `tfbridge sync` in a fresh process when the slot already holds the model, over
+  SSH and to a local directory; and the same over SSH through the API (no interpreter start-up).
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,7 +33,12 @@ sys.path.insert(0, str(REPO / "tests" / "sync"))
 import sshd_server  # noqa: E402
 
 from tfbridge.config import load_config  # noqa: E402
+from tfbridge.contract import Contract  # noqa: E402
 from tfbridge.sync import sync  # noqa: E402
+from tfbridge.verify.result import ModelReport  # noqa: E402
+
+# make_models.py's big model is Dense(units) on 28x28 inputs: 784 float32 weights per unit
+BYTES_PER_UNIT = 784 * 4
 
 
 def exam_python() -> Path:
@@ -43,20 +56,22 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def known_pass(models: Sequence[tuple[Path, Contract]]) -> list[ModelReport]:
+    """The gate with the verdict already known: what sync costs beyond verifying."""
+    return [ModelReport(path, "pass") for path, _ in models]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--units", type=int, default=16000, help="hidden units (16000 ~ 50 MB)")
+    parser.add_argument("--mb", type=int, default=100, help="size of the model, in MB")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tfbridge-bench-sync-") as scratch:
         work = Path(scratch)
+        units = args.mb * 1_000_000 // BYTES_PER_UNIT
+        script = REPO / "tests/sync/make_models.py"
         subprocess.run(
-            [
-                str(exam_python()),
-                str(REPO / "tests/sync/make_models.py"),
-                str(work / "models"),
-                str(args.units),
-            ],
+            [str(exam_python()), str(script), str(work / "models"), str(units)],
             check=True,
             capture_output=True,
         )
@@ -68,57 +83,79 @@ def main() -> None:
             server.stop()
 
 
+def write_project(project: Path, dest: str, model: Path) -> None:
+    project.mkdir()
+    (project / "tfbridge.toml").write_text(
+        f'[target]\ndest = "{dest}"\n[slots.big]\nmodel = "{model}"\nremote_dir = "Category1"\n'
+    )
+
+
+def cli_sync(project: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "tfbridge", "sync"], cwd=project, check=True, capture_output=True
+    )
+
+
 def run(work: Path, model: Path, server: sshd_server.SshServer, repeats: int) -> None:
     os.environ["TFBRIDGE_SSH_CONFIG"] = str(server.client_config)
     os.environ.pop("SSH_AUTH_SOCK", None)
-    exam, project = work / "exam", work / "project"
+    exam, local_exam = work / "exam", work / "local-exam"
     exam.mkdir()
-    project.mkdir()
-    (project / "tfbridge.toml").write_text(
-        f'[target]\ndest = "{sshd_server.HOST_ALIAS}:{exam}"\n'
-        f'[slots.big]\nmodel = "{model}"\nremote_dir = "Category1"\n'
-    )
+    local_exam.mkdir()
+    project, local_project = work / "project", work / "local-project"
+    write_project(project, f"{sshd_server.HOST_ALIAS}:{exam}", model)
+    write_project(local_project, str(local_exam), model)
     config = load_config(project)
 
     def fresh_far_side() -> None:
-        shutil.rmtree(exam / "Category1", ignore_errors=True)
-        shutil.rmtree(exam / ".tfbridge-history", ignore_errors=True)
+        for far in (exam, local_exam):
+            shutil.rmtree(far / "Category1", ignore_errors=True)
+            shutil.rmtree(far / ".tfbridge-history", ignore_errors=True)
         for leftover in exam.glob("scp-*.h5"):
             leftover.unlink()
 
     def scp() -> None:
+        destination = f"{sshd_server.HOST_ALIAS}:{exam}/scp-copy.h5"
         subprocess.run(
-            [
-                "scp",
-                "-q",
-                "-F",
-                str(server.client_config),
-                str(model),
-                f"{sshd_server.HOST_ALIAS}:{exam}/scp-copy.h5",
-            ],
+            ["scp", "-q", "-F", str(server.client_config), str(model), destination],
             check=True,
         )
 
-    scp_times, sync_times, noop_times = [], [], []
+    times: dict[str, list[float]] = {}
+
+    def measure(name: str, action: Callable[[], object]) -> None:
+        times.setdefault(name, []).append(timed(action))
+
     for _ in range(repeats):
         fresh_far_side()
-        scp_times.append(timed(scp))
+        measure("scp", scp)
         fresh_far_side()
-        sync_times.append(timed(lambda: sync(config)))
-        noop_times.append(timed(lambda: sync(config)))
-    from tfbridge.verify import verify
+        measure("transfer", lambda: sync(config, gate=known_pass))
+        measure("noop_api", lambda: sync(config, gate=known_pass))
+        fresh_far_side()
+        measure("whole", lambda: cli_sync(project))
+        measure("noop_ssh", lambda: cli_sync(project))
+        cli_sync(local_project)
+        measure("noop_local", lambda: cli_sync(local_project))
+    report(model.stat().st_size / 1e6, repeats, times)
 
-    gate = timed(lambda: verify(model))
-    size_mb = model.stat().st_size / 1e6
-    scp_s, sync_s, noop_s = (statistics.median(t) for t in (scp_times, sync_times, noop_times))
+
+def report(size_mb: float, repeats: int, times: dict[str, list[float]]) -> None:
+    median = {name: statistics.median(values) for name, values in times.items()}
+    scp_s = median["scp"]
     print(f"model: {size_mb:.1f} MB, {repeats} repeats, medians")
-    print(f"scp:                 {scp_s:.2f} s ({size_mb / scp_s:.0f} MB/s)")
+    print(f"scp:                              {scp_s:.2f} s ({size_mb / scp_s:.0f} MB/s)")
     print(
-        f"tfbridge sync:       {sync_s:.2f} s (verify gate {gate:.2f} s, upload, far-side "
-        "sha256, rename)"
+        f"transfer, gate satisfied (API):   {median['transfer']:.2f} s "
+        f"({median['transfer'] / scp_s:.2f}x scp; lock, survey, upload, far-side sha256, rename)"
     )
-    print(f"ratio sync/scp:      {sync_s / scp_s:.2f}")
-    print(f"no-op re-sync:       {noop_s:.2f} s")
+    print(
+        f"whole command (verify gate):      {median['whole']:.2f} s "
+        f"({median['whole'] / scp_s:.2f}x scp)"
+    )
+    print(f"no-op re-sync over SSH (command): {median['noop_ssh']:.2f} s")
+    print(f"no-op re-sync over SSH (API):     {median['noop_api']:.2f} s")
+    print(f"no-op re-sync, local dir (command): {median['noop_local']:.2f} s")
 
 
 if __name__ == "__main__":
