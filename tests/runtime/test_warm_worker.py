@@ -11,9 +11,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -244,3 +246,33 @@ def test_fingerprint_in_the_exam_env_uses_the_warm_worker(home: Path, tmp_path: 
     assert Path(f"{model}.fingerprint.json").is_file()
     assert "starting TensorFlow 2.9" not in done.stderr
     assert worker_pids(home) == [pid]
+
+
+def test_a_caller_waiting_on_a_stopping_worker_gets_a_new_one(home: Path) -> None:
+    verify_json(home, "--no-cache", EXAMPLE)
+    [old] = worker_pids(home)
+    [socket_file] = (home / "workers").glob("*.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as busy:
+        busy.connect(str(socket_file))
+        busy.makefile("rb").readline()  # the hello: the worker now serves this caller
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "tfbridge", "verify", "--no-cache", "-q", str(EXAMPLE)],
+            env={**os.environ, "TFBRIDGE_HOME": str(home)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2)  # let it connect and queue behind the busy caller
+        stopping = subprocess.Popen(
+            [sys.executable, "-m", "tfbridge", "worker", "stop"],
+            env={**os.environ, "TFBRIDGE_HOME": str(home)},
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(1)
+        assert running(old)  # it finishes the caller it serves first
+    _, err = waiting.communicate(timeout=600)
+    stopping.wait(timeout=60)
+
+    assert waiting.returncode == 0, err
+    assert not running(old)
+    assert worker_pids(home) not in ([], [old])

@@ -49,6 +49,10 @@ _ERROR_LINE = re.compile(
 )
 
 
+class WorkerTimeout(EnvironmentFailure):
+    """The worker did not answer in time (it was killed: it may hang for good)."""
+
+
 class RuntimeWorker:
     """`with RuntimeWorker(python) as worker: worker.load(model)` — one process, many models.
 
@@ -123,10 +127,10 @@ class RuntimeWorker:
         self._discard_process()
         began = time.monotonic()
         if self.shared:
-            self._connect_shared()
+            hello = self._shared_hello()
         else:
             self._spawn()
-        hello = self._read_line(doing="importing TensorFlow")
+            hello = self._read_line(doing="importing TensorFlow")
         if not self.shared and hello.get("event") == "hello":
             from tfbridge.runtime.daemon import remember_start_seconds
 
@@ -171,6 +175,21 @@ class RuntimeWorker:
         self._log_path = Path(self._daemon.log)
         reader = self._socket.makefile("r", encoding="utf-8", newline="\n")
         threading.Thread(target=_pump_lines, args=(reader, self._responses), daemon=True).start()
+
+    def _shared_hello(self) -> dict[str, Any]:
+        """Connect to the warm worker and read its hello. A worker that closes the connection
+        unanswered was stopping (`worker stop`, idle, a rebuilt environment) or had died: the
+        second attempt starts a new one."""
+        for attempt in (1, 2):
+            self._connect_shared()
+            try:
+                return self._read_line(doing="waiting for the warm exam worker")
+            except WorkerTimeout:
+                raise
+            except EnvironmentFailure:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _hang_up(self) -> None:
         """End the conversation with the warm worker; it stays up for the next caller."""
@@ -281,7 +300,7 @@ class RuntimeWorker:
                 line = self._responses.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self._discard_process()
-                raise EnvironmentFailure(
+                raise WorkerTimeout(
                     f"the TensorFlow worker in {self.python} timed out after "
                     f"{self.timeout:g} s while {doing}",
                     hint="allow more time with a larger timeout, or check that the model "
@@ -300,6 +319,10 @@ class RuntimeWorker:
         process = self._process
         code = process.wait() if process is not None else None
         last = _last_error_line(self.stderr_tail())
+        if self._socket is not None:
+            # It closed our connection: it died (its socket is then gone) or is stopping after
+            # another caller, whom killing it would hurt.
+            self._hang_up()
         self._discard_process()
         detail = f": {last}" if last else ""
         raise EnvironmentFailure(
