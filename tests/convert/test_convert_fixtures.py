@@ -1,10 +1,15 @@
-"""Proof of `tfbridge convert` on every labelled fixture, judged by the REAL TensorFlow 2.9.
+"""Proof of `tfbridge convert` on every fixture, judged by the REAL TensorFlow 2.9.
 
 For each fixture in tests/fixtures/labels.json (saved by real Keras 2.9 .. 3):
 - not a full-model .h5 (broken, weights-only, .keras zip, SavedModel): a one-line usage error;
 - a custom layer, or a Lambda written by Python 3.11+: refused, naming the reason;
-- anything else: converted, and the exam runtime loads the output with compile=True and predicts
-  what the saver predicted (reference: the fingerprint committed beside the fixture).
+- anything else: converted, static verify passes the output, and the exam runtime loads it with
+  compile=True and predicts what the saver predicted (reference: the fingerprint committed beside
+  the fixture).
+And the property over the other fixture sets (tests/fixtures/semantics/*, mixed_precision/*):
+convert succeeds (parity checked against the fingerprint beside the original, where there is one)
+=> static verify passes the output and TF 2.9 loads it with compile=True and predicts the same;
+convert refuses => every reason names the construct that has no exact 2.9 form.
 The input's bytes never change.
 """
 
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tfbridge.convert import ConversionRefused, convert
+from tfbridge.convert import ConversionRefused, ParityMismatch, convert
 from tfbridge.errors import EXIT_USAGE, TfbridgeError
 from tfbridge.runtime import (
     ProbeResult,
@@ -29,12 +35,21 @@ from tfbridge.runtime import (
     fingerprint_path,
     read_fingerprint,
 )
+from tfbridge.verify import static_check
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MODELS = FIXTURES / "models"
 LABELS: dict[str, dict[str, Any]] = json.loads((FIXTURES / "labels.json").read_text())["fixtures"]
 NOT_A_FULL_MODEL_H5 = {"empty", "not-hdf5", "truncated", "weights-only", "keras-zip", "savedmodel"}
 SAVER_ENVS = Path.home() / ".cache" / "tfbridge" / "fixture-envs"
+OTHER_SETS = ("semantics", "mixed_precision")
+OTHER_FIXTURES = sorted(
+    str(path.relative_to(FIXTURES))
+    for folder in OTHER_SETS
+    for path in (FIXTURES / folder).rglob("*.h5")
+)
+# A construct, as reasons name it: `name`, or a layer as `layer (ClassName)`.
+NAMED_CONSTRUCT = re.compile(r"`[^`]+`|\(\w+\)")
 
 pytestmark = pytest.mark.runtime
 
@@ -136,6 +151,7 @@ def test_convert_fixture(
         result = exam_worker.predict_probes(output, compile=True)
         assert result.load.ok, f"TF 2.9 cannot load the converted {fixture}: {result.load.error}"
         assert result.ok, (result.error_type, result.error_message)
+        assert_static_pass(output)
         ok, detail = reference_for(source, label, result, saver_workers)
         assert ok, f"{fixture}: converted predictions differ {detail}"
         if fingerprint_path(source).is_file():
@@ -163,3 +179,34 @@ def test_labels_cover_convertible_and_refused_cases() -> None:
         if label["loads"] != "compile" and expected_outcome(label) == "converted"
     ]
     assert len(failing_but_convertible) >= 10, failing_but_convertible
+
+
+def assert_static_pass(converted: Path) -> None:
+    static = static_check(converted)
+    failed = [check.message for check in static.checks if check.status == "fail"]
+    assert static.static_load == "compile" and not failed, failed
+
+
+@pytest.mark.parametrize("fixture", OTHER_FIXTURES, ids=str)
+def test_convert_is_exact_or_refuses_by_construct(
+    fixture: str, tmp_path: Path, exam_worker: RuntimeWorker
+) -> None:
+    source = FIXTURES / fixture
+    output = tmp_path / "converted.h5"
+    try:
+        report = convert(source, output)  # parity checked where a fingerprint is beside it
+    except ParityMismatch:
+        assert not output.exists(), "a parity mismatch must remove the output"
+        return
+    except ConversionRefused as refused:
+        unnamed = [r for r in refused.reasons if not NAMED_CONSTRUCT.search(r)]
+        assert not unnamed, f"reasons that name no construct: {unnamed}"
+        assert not output.exists()
+        return
+    assert_static_pass(output)
+    result = exam_worker.predict_probes(output, compile=True)
+    assert result.load.ok, f"TF 2.9 cannot load the converted {fixture}: {result.load.error}"
+    reference = read_fingerprint(source)
+    if reference is not None:
+        assert report.parity is not None and report.parity.status == "pass"
+        assert compare_with_fingerprint(result, reference).ok
