@@ -651,14 +651,20 @@ def _option(name, default=None):
     return default
 
 
-def serve_socket(path, idle_seconds):
+def _start_tensorflow():
+    """(tf, tf.keras, the hello) once TensorFlow imports, else (None, None, the fatal message)."""
     try:
         tf = _import_tensorflow()
-        keras = tf.keras
-        hello = _hello(tf, keras)
+        return tf, tf.keras, _hello(tf, tf.keras)
     except Exception as error:
         traceback.print_exc()
-        sys.stderr.write(json.dumps({"event": "fatal", "error": _error_payload(error)}) + "\n")
+        return None, None, {"event": "fatal", "error": _error_payload(error)}
+
+
+def serve_socket(path, idle_seconds):
+    tf, keras, hello = _start_tensorflow()
+    if tf is None:
+        sys.stderr.write(json.dumps(hello) + "\n")  # the caller reads it from the log
         return 3
     server, inode = _listen(path)
     lifecycle = _Lifecycle(path, inode)
@@ -679,15 +685,10 @@ def main():
     if listen is not None:
         return serve_socket(listen, float(_option("--idle", "900")))
     reader, writer = _claim_protocol_streams()
-    try:
-        tf = _import_tensorflow()
-        keras = tf.keras
-        hello = _hello(tf, keras)
-    except Exception as error:
-        traceback.print_exc()
-        _send(writer, {"event": "fatal", "error": _error_payload(error)})
-        return 3
+    tf, keras, hello = _start_tensorflow()
     _send(writer, hello)
+    if tf is None:
+        return 3
     _serve(reader, writer, Worker(tf, keras))
     return 0
 
