@@ -6,6 +6,7 @@ from typing import Any
 
 from tfbridge.convert.report import RETRAIN_HINT, Notes
 from tfbridge.convert.rules import load_rules
+from tfbridge.keras29.lambdas import bytecode_problem
 from tfbridge.verify.lambda_code import inspect_lambda
 
 LAMBDA_HINT = RETRAIN_HINT + " (or replace the Lambda with built-in layers)"
@@ -24,17 +25,13 @@ def check_lambda(config: dict[str, Any], where: str, notes: Notes) -> None:
         notes.refuse(f"{where} calls a named Python function that is not in the file", LAMBDA_HINT)
         return
     code = inspect_lambda(function)
-    if code.layout != "py38-310":
+    if code.layout == "unknown":
+        # Verify only warns here (the runtime check decides); convert cannot prove it and refuses.
         notes.refuse(f"{where} holds bytecode written by {code.writer}", LAMBDA_HINT)
         return
-    python38_opcodes = load_rules().knowledge.python_opcodes
-    foreign = sorted(code.opcodes - python38_opcodes)
-    if foreign:
-        notes.refuse(
-            f"{where} holds bytecode with opcodes Python 3.8 lacks ({foreign}): "
-            "it was written by Python 3.9 or 3.10",
-            LAMBDA_HINT,
-        )
+    problem = bytecode_problem(code, load_rules().knowledge.python_opcodes)
+    if problem:
+        notes.refuse(f"{where}: {problem}", LAMBDA_HINT)
         return
     notes.change(
         f"{where} kept as is: its bytecode reads as Python 3.8's; "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from tfbridge.keras29.lambdas import bytecode_problem
 from tfbridge.keras29.walker import SERIALIZATION_KEYS, argument_kind, nested_layers
 from tfbridge.verify.findings import (
     FIX_COMPILE,
@@ -21,7 +22,7 @@ from tfbridge.verify.findings import (
     Writer,
 )
 from tfbridge.verify.knowledge import Category, Knowledge, Known
-from tfbridge.verify.lambda_code import LambdaCode, inspect_lambda
+from tfbridge.verify.lambda_code import inspect_lambda
 
 FUNCTIONAL_KEYS = ("name", "layers", "input_layers", "output_layers")
 CONTAINER_QUALNAMES = ("keras.engine.functional.Functional", "keras.engine.training.Model")
@@ -253,7 +254,7 @@ class ModelConfigEmulator:
 
     def _lambda_code(self, function: Any, where: str) -> None:
         code = inspect_lambda(function)
-        failure = self._lambda_failure(code)
+        failure = bytecode_problem(code, self.knowledge.python_opcodes)
         if failure:
             self._fail("model", where, failure, FIX_LAMBDA)
             return
@@ -264,26 +265,6 @@ class ModelConfigEmulator:
         )
         hint = "prefer built-in layers; load it only if you trust it (`--trust`)"
         self.problems.add("code", "warn", where, text, hint)
-
-    def _lambda_failure(self, code: LambdaCode) -> str:
-        """Why Python 3.8 in the exam cannot load this Lambda's code, or ""."""
-        if code.layout == "unreadable":
-            return (
-                f"unreadable Lambda code ({code.detail}): Python 3.8 cannot turn it into a "
-                "function, so the exam's load_model fails"
-            )
-        if code.layout == "py311+":
-            return (
-                f"its bytecode was written by {code.writer}; Python 3.8 in the exam fails "
-                "with 'bad marshal data (unknown type code)'"
-            )
-        newer = sorted(code.opcodes - self.knowledge.python_opcodes)
-        if newer:
-            return (
-                f"its bytecode uses opcodes Python 3.8 lacks ({', '.join(map(str, newer))}): "
-                "written by Python 3.9 or newer"
-            )
-        return ""
 
     def _note_keras3_entry(self, entry: dict[str, Any]) -> None:
         present = [key for key in SERIALIZATION_KEYS if key in entry]
