@@ -302,12 +302,13 @@ def _sync_slot(
     history = slots.history_directory(transport, slot, create=True)
     assert history is not None
     notify(SyncEvent(slot.name, "upload", 0, item.size))
-    temp, result.sha256 = slots.upload(
+    temp, result.sha256, replaced = slots.upload(
         transport,
         str(slot.model),
         directory,
         item.sha256 or None,
         lambda done, total: notify(SyncEvent(slot.name, "upload", done, total)),
+        also=[state.path(name) for name in state.models],  # history names them by digest
     )
     with slots.removed_on_failure(transport, temp):
         if python:
@@ -316,7 +317,7 @@ def _sync_slot(
                 slots.remove_quietly(transport, temp)
                 return result
         notify(SyncEvent(slot.name, "place"))
-        result.replaced = slots.place(transport, state, temp, slot.file_name, history)
+        result.replaced = slots.place(transport, state, temp, slot.file_name, history, replaced)
     result.action = "sent"
     return result
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -117,9 +117,11 @@ def upload(
     directory: str,
     sha256: str | None,
     progress: BytesProgress | None = None,
-) -> tuple[str, str]:
+    also: Sequence[str] = (),
+) -> tuple[str, str, dict[str, str | None]]:
     """Upload `local` under a temporary name in `directory` and prove there that it holds the
-    bytes sent (and `sha256`, when the model was hashed before). Returns (temp, SHA-256)."""
+    bytes sent (and `sha256`, when the model was hashed before). The far-side files `also` are
+    hashed in the same round trip. Returns the temp, its SHA-256 and those of `also`."""
     temp = _temp_path(directory)
     with removed_on_failure(transport, temp):
         sent = transport.put(local, temp, progress)
@@ -129,8 +131,8 @@ def upload(
                 f"{sha256[:12]}...)",
                 hint="let whatever writes it finish, then run `tfbridge sync` again",
             )
-        check_copy(transport, temp, sent)
-    return temp, sent
+        digests = check_copy(transport, temp, sent, also)
+    return temp, sent, digests
 
 
 def copy_within(transport: Transport, source: str, directory: str, sha256: str) -> str:
@@ -163,8 +165,12 @@ def _temp_path(directory: str) -> str:
     return posixpath.join(directory, f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}")
 
 
-def check_copy(transport: Transport, temp: str, sha256: str) -> None:
-    remote_sha = transport.sha256(temp)
+def check_copy(
+    transport: Transport, temp: str, sha256: str, also: Sequence[str] = ()
+) -> dict[str, str | None]:
+    """Prove `temp` holds `sha256`; returns the digests of `also`, hashed in the same command."""
+    digests = transport.sha256_many([temp, *also])
+    remote_sha = digests.pop(temp) or "(not a regular file)"
     if remote_sha != sha256:
         transport.remove(temp)
         raise TransportError(
@@ -172,17 +178,28 @@ def check_copy(transport: Transport, temp: str, sha256: str) -> None:
             f"expected {sha256[:12]}...",
             hint="the slot keeps its previous model; run the command again",
         )
+    return digests
 
 
 def place(
-    transport: Transport, state: SlotState, temp: str, new_name: str, history: str
+    transport: Transport,
+    state: SlotState,
+    temp: str,
+    new_name: str,
+    history: str,
+    known: Mapping[str, str | None] | None = None,
 ) -> list[str]:
     """Move the checked upload `temp` into the slot as `new_name`; every model it replaces goes
-    to `history` first. Returns the history paths written."""
+    to `history` first (`known`: their digests, where already hashed). Returns the history paths
+    written."""
     if not state.models:
         transport.rename(temp, state.path(new_name))
         return []
-    archived = [archive(transport, state.path(name), history) for name in state.models]
+    known = known or {}
+    archived = [
+        archive(transport, state.path(name), history, known.get(state.path(name)))
+        for name in state.models
+    ]
     keep = new_name if new_name in state.models else state.models[0]
     transport.rename(temp, state.path(keep))
     if keep != new_name:
@@ -198,8 +215,8 @@ def rename_in_place(transport: Transport, state: SlotState, old_name: str, new_n
     transport.rename(state.path(old_name), state.path(new_name))
 
 
-def archive(transport: Transport, model: str, history: str) -> str:
-    sha = transport.sha256(model)
+def archive(transport: Transport, model: str, history: str, sha: str | None = None) -> str:
+    sha = sha or transport.sha256(model)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     final = posixpath.join(history, f"{stamp}-{sha[:8]}-{posixpath.basename(model)}")
     temp = _temp_path(history)
