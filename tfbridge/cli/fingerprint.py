@@ -77,13 +77,28 @@ def fingerprint(
         timeout=timeout,
         trust=trust,
     )
+    broken = [o.error for o in outcomes if o.exit_code == EXIT_ENVIRONMENT and o.error]
+    failure = None
+    if broken:
+        failure = EnvironmentFailure(
+            broken[0], "check the environment with `tfbridge doctor`, or allow more --timeout"
+        )
     if json_output:
-        print_json({"python": interpreter, "models": [_as_json(o) for o in outcomes]})
+        document: dict[str, object] = {
+            "python": interpreter,
+            "models": [_as_json(o) for o in outcomes],
+        }
+        if failure is not None:
+            document["error"] = {
+                "message": failure.message,
+                "hint": failure.hint,
+                "exit_code": failure.exit_code,
+            }
+        print_json(document)
     else:
         _render(outcomes)
-    broken = [o.error for o in outcomes if o.exit_code == EXIT_ENVIRONMENT and o.error]
-    if broken:
-        raise EnvironmentFailure(broken[0])
+    if failure is not None:
+        raise failure
     if not all(outcome.ok for outcome in outcomes):
         raise typer.Exit(EXIT_FAILED)
 
