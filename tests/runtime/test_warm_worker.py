@@ -276,3 +276,15 @@ def test_a_caller_waiting_on_a_stopping_worker_gets_a_new_one(home: Path) -> Non
     assert waiting.returncode == 0, err
     assert not running(old)
     assert worker_pids(home) not in ([], [old])
+
+
+def test_an_idle_worker_exits_by_itself(home: Path) -> None:
+    verify_json(home, "--no-cache", EXAMPLE, TFBRIDGE_WORKER_IDLE="2")
+    [pid] = worker_pids(home)
+    deadline = time.monotonic() + 60
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+    assert not running(pid)
+    assert worker_pids(home) == []
+    assert list((home / "workers").glob("*.sock")) == []
