@@ -17,6 +17,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ def socket_path(identity: str) -> Path:
 
 def shared_possible(python: Path) -> bool:
     """A warm worker can serve `python`: allowed, and the socket path fits in an address."""
+    if sys.platform == "win32":
+        return False  # no flock and no private Unix sockets there: one-shot workers
     path = socket_path(runtime_identity(python))
     return daemon_allowed() and len(os.fsencode(path)) <= MAX_SOCKET_PATH
 
