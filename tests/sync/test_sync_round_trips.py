@@ -1,6 +1,7 @@
 """What keeps sync near wire speed, proved on the real sshd (not timed): each far-side command
-costs a login shell, so a no-op re-sync runs one for all slots and a send one per slot; uploads
-are hashed as they are sent; a no-op loads neither h5py nor numpy."""
+costs a login shell, so files are hashed by one hasher started with the connection, asked once for
+all slots by a no-op re-sync and once per slot by a send; uploads are hashed as they are sent; a
+no-op loads neither h5py nor numpy."""
 
 from __future__ import annotations
 
@@ -28,15 +29,21 @@ THREE_SLOTS = {
 
 
 class CountingSsh(SshTransport):
-    """The real SSH transport, recording each command it runs on the far side."""
+    """The real SSH transport, recording each command it runs on the far side and each question
+    to its hasher."""
 
     def __init__(self, target: Target) -> None:
         self.commands: list[str] = []
+        self.questions: list[list[str]] = []
         super().__init__(target)
 
     def _run_shell(self, command: str, stdin: bytes, timeout: float | None) -> RunResult:
         self.commands.append(command)
         return super()._run_shell(command, stdin, timeout)
+
+    def _ask_hasher(self, paths: list[str]) -> list[str] | None:
+        self.questions.append(paths)
+        return super()._ask_hasher(paths)
 
 
 def sha256_of(path: Path) -> str:
@@ -55,10 +62,11 @@ def test_a_no_op_resync_checks_every_slot_in_one_far_side_command(
     finally:
         far.close()
     assert [s.action for s in report.slots] == ["unchanged"] * 3
-    [command] = far.commands
+    assert far.commands == []
+    [question] = far.questions
     for name in THREE_SLOTS:
         remote = exam_dir / THREE_SLOTS[name][1] / f"{name}.h5"
-        assert str(remote) in command
+        assert str(remote) in question
         assert sha256_of(remote) == sha256_of(config.root / "models" / f"{name}.h5")
 
 
@@ -81,9 +89,10 @@ def test_replacing_a_model_hashes_the_upload_and_the_old_model_in_one_command(
     assert result.action == "sent"
     assert result.sha256 == sha256_of(models["second"])
     assert (exam_dir / "Category1" / "q1.h5").read_bytes() == models["second"].read_bytes()
-    # first.h5 and second.h5 have one size: the survey hashes the far model (one command); the
+    # first.h5 and second.h5 have one size: the survey hashes the far model (one question); the
     # upload's check hashes the copy and, for the history's name, the model it replaces (one more)
-    assert len(far.commands) == 2
+    assert far.commands == []
+    assert [len(question) for question in far.questions] == [1, 2]
     [archived] = result.replaced
     assert Path(archived).read_bytes() == models["first"].read_bytes()
     assert f"-{sha256_of(models['first'])[:8]}-q1.h5" in archived
@@ -122,6 +131,21 @@ def test_far_side_hashes_name_what_is_not_a_regular_file_without_opening_it(
     finally:
         far.close()
     assert digests == dict(zip(paths, [None, sha256_of(model), None, None], strict=True))
+
+
+def test_a_path_with_a_newline_is_hashed_too(
+    dest: str, make_project: ProjectMaker, exam_dir: Path, models: dict[str, Path]
+) -> None:
+    """The line-based hasher cannot take it: a one-shot command hashes it instead."""
+    odd = exam_dir / "two\nlines.h5"
+    odd.write_bytes(models["second"].read_bytes())
+    far = open_transport(load_config(make_project(dest)).require_target())
+    try:
+        digests = far.sha256_many([str(odd), str(odd)])
+        again = far.sha256_many([str(odd)])
+    finally:
+        far.close()
+    assert digests == again == {str(odd): sha256_of(models["second"])}
 
 
 NO_OP_IN_A_FRESH_PROCESS = """

@@ -25,6 +25,7 @@ import asyncssh
 
 from tfbridge.config import Target
 from tfbridge.errors import TfbridgeError
+from tfbridge.sync.ssh_hasher import Hasher, HasherGone, one_shot_command, parse_digest
 from tfbridge.sync.transport import (
     NOT_A_FILE_HINT,
     BytesProgress,
@@ -41,15 +42,6 @@ T = TypeVar("T")
 PIPELINE_DEPTH = 64
 MAX_BLOCK = 256 * 1024
 MIN_BLOCK = 32 * 1024  # every SFTP server takes writes this large
-_NOT_A_FILE = "-"
-# One line per argument: its SHA-256, or "-" when it is not a regular file. openssl first: it uses
-# the CPU's SHA instructions, where coreutils' sha256sum takes 2-3 times as long.
-_HASH_SCRIPT = (
-    'h() { openssl dgst -sha256 -r "$1" 2>/dev/null || sha256sum "$1" 2>/dev/null'
-    ' || shasum -a 256 "$1" 2>/dev/null; }; '
-    'for f; do if [ -f "$f" ]; then d=$(h "$f") || d="?"; printf "%s\\n" "${d%% *}"; '
-    "else echo -; fi; done"
-)
 
 _LOST = (
     asyncssh.ConnectionLost,
@@ -70,6 +62,7 @@ class SshTransport:
         self._loop = asyncio.new_event_loop()
         self._conn: Any = None
         self._sftp: Any = None
+        self._hasher: Hasher | None = None
         try:
             self._call(self._open(timeout))
             self.root = self._resolve_root()
@@ -105,6 +98,7 @@ class SshTransport:
                 f"cannot reach {self._who()}: {reason or type(error).__name__}",
                 hint="check that the machine is on, sshd runs there, and the host/port are right",
             ) from None
+        self._hasher = Hasher(self._conn)  # its login shell starts while SFTP works
         self._sftp = await self._conn.start_sftp_client()
 
     def _resolve_root(self) -> str:
@@ -289,24 +283,48 @@ class SshTransport:
         return digest
 
     def sha256_many(self, paths: list[str]) -> dict[str, str | None]:
-        """Every file's SHA-256 in one command on the far side; None for what is not a regular
-        file (never opened: a FIFO would hang the hasher)."""
+        """Every file's SHA-256 in one question to the far side (see ssh_hasher.py); None for
+        what is not a regular file."""
         if not paths:
             return {}
-        command = " ".join(["sh", "-c", shlex.quote(_HASH_SCRIPT), "sh", *map(shlex.quote, paths)])
-        result = self._run_shell(command, b"", None)
-        lines = result.stdout.decode(errors="replace").splitlines()
+        answers = self._ask_hasher(paths) or self._ask_once(paths)
+        digests: dict[str, str | None] = {}
+        for path, answer in zip(paths, answers, strict=True):
+            try:
+                digests[path] = parse_digest(answer)
+            except ValueError:
+                raise _no_hasher(self.target.host, path) from None
+        return digests
+
+    def _ask_hasher(self, paths: list[str]) -> list[str] | None:
+        """The running hasher's answers; None when there is none (or it cannot take these
+        paths), after which it is not asked again."""
+        hasher = self._hasher
+        if hasher is None or any("\n" in path for path in paths):
+            return None
+        try:
+            return self._run(hasher.digests(paths))
+        except HasherGone:
+            self._drop_hasher()
+            return None
+        except Exception as error:
+            self._drop_hasher()
+            raise self._transport_error(error, "checksum", paths[0]) from None
+        except BaseException:  # stopped mid-answer: its next answers would be out of step
+            self._drop_hasher()
+            raise
+
+    def _ask_once(self, paths: list[str]) -> list[str]:
+        result = self._run_shell(one_shot_command(paths), b"", None)
+        lines = result.stdout.decode(errors="replace").splitlines()[-len(paths) :]
         if result.exit_status != 0 or len(lines) != len(paths):
             raise _no_hasher(self.target.host)
-        digests: dict[str, str | None] = {}
-        for path, line in zip(paths, lines, strict=True):
-            if line == _NOT_A_FILE:
-                digests[path] = None
-            elif _is_sha256(line):
-                digests[path] = line
-            else:
-                raise _no_hasher(self.target.host, path)
-        return digests
+        return lines
+
+    def _drop_hasher(self) -> None:
+        if self._hasher is not None:
+            self._hasher.close()
+            self._hasher = None
 
     def rename(self, source: str, destination: str) -> None:
         self._call(self._sftp.posix_rename(source, destination), "rename", source)
@@ -402,6 +420,7 @@ class SshTransport:
         if self._loop.is_closed():
             return
         try:
+            self._drop_hasher()
             if self._sftp is not None:
                 self._sftp.exit()
             if self._conn is not None:
@@ -466,10 +485,6 @@ def _counter(
                 progress(sent[0], total)
 
     return count
-
-
-def _is_sha256(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _no_hasher(host: str | None, path: str = "") -> TransportError:
