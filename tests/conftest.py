@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,12 @@ def run_tfbridge(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 900,
+    prefix: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI in a subprocess, as a user would."""
+    """Run the real CLI in a subprocess, as a user would (`prefix`: e.g. setpriv, to run it
+    without root's override of file modes)."""
     return subprocess.run(
-        [sys.executable, "-m", "tfbridge", *map(str, args)],
+        [*prefix, sys.executable, "-m", "tfbridge", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
