@@ -288,3 +288,16 @@ def test_an_idle_worker_exits_by_itself(home: Path) -> None:
     assert not running(pid)
     assert worker_pids(home) == []
     assert list((home / "workers").glob("*.sock")) == []
+
+
+def test_a_home_too_deep_for_a_socket_address_uses_one_shot_workers(
+    exam_python: Path, tmp_path: Path
+) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    (deep / "envs").mkdir(parents=True)
+    (deep / "envs" / "exam").symlink_to(exam_python.parent.parent)
+
+    report = verify_json(deep, "--no-cache", EXAMPLE)
+
+    assert "runtime.load" in check_ids(report)
+    assert worker_pids(deep) == []
