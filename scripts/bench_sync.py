@@ -12,6 +12,12 @@ Prints medians; asserts nothing. What each line times:
 - whole command: `tfbridge sync` in a fresh process into an empty slot, verify gate included.
 - no-op re-sync: `tfbridge sync` in a fresh process when the slot already holds the model, over
   SSH and to a local directory; and the same over SSH through the API (no interpreter start-up).
+- what bounds the no-op: the no-op's imports over 20 ms (`-X importtime`), and the cost of one
+  far-side command (sshd starts the user's login shell for each).
+
+Fresh processes run with a bytecode cache (PYTHONPYCACHEPREFIX in the scratch directory, warmed
+first), as an installed tfbridge has: where PYTHONDONTWRITEBYTECODE is set, every run would
+otherwise compile asyncssh from source.
 """
 
 from __future__ import annotations
@@ -32,9 +38,9 @@ sys.path.insert(0, str(REPO / "tests" / "sync"))
 
 import sshd_server  # noqa: E402
 
-from tfbridge.config import load_config  # noqa: E402
+from tfbridge.config import ProjectConfig, load_config  # noqa: E402
 from tfbridge.contract import Contract  # noqa: E402
-from tfbridge.sync import sync  # noqa: E402
+from tfbridge.sync import open_transport, sync  # noqa: E402
 from tfbridge.verify.result import ModelReport  # noqa: E402
 
 # make_models.py's big model is Dense(units) on 28x28 inputs: 784 float32 weights per unit
@@ -90,10 +96,41 @@ def write_project(project: Path, dest: str, model: Path) -> None:
     )
 
 
-def cli_sync(project: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "tfbridge", "sync"], cwd=project, check=True, capture_output=True
+def cli_env(work: Path) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPYCACHEPREFIX=str(work / "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def cli_sync(project: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *flags, "-m", "tfbridge", "sync"],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=cli_env(project.parent),
     )
+
+
+def heavy_imports(importtime: str, threshold_us: int = 20_000) -> list[str]:
+    """The top-level imports of an `-X importtime` log that took over `threshold_us`."""
+    found = []
+    for line in importtime.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if len(fields) == 3 and fields[1].strip().isdigit() and not fields[2].startswith("  "):
+            cumulative, name = int(fields[1]), fields[2].strip()
+            if cumulative > threshold_us:
+                found.append(f"{name} {cumulative / 1000:.0f} ms")
+    return found
+
+
+def far_side_command_cost(config: ProjectConfig, repeats: int) -> float:
+    far = open_transport(config.require_target())
+    try:
+        return statistics.median(timed(lambda: far.run(["true"])) for _ in range(repeats))
+    finally:
+        far.close()
 
 
 def run(work: Path, model: Path, server: sshd_server.SshServer, repeats: int) -> None:
@@ -126,6 +163,7 @@ def run(work: Path, model: Path, server: sshd_server.SshServer, repeats: int) ->
     def measure(name: str, action: Callable[[], object]) -> None:
         times.setdefault(name, []).append(timed(action))
 
+    cli_sync(local_project)  # warms the bytecode cache
     for _ in range(repeats):
         fresh_far_side()
         measure("scp", scp)
@@ -138,6 +176,11 @@ def run(work: Path, model: Path, server: sshd_server.SshServer, repeats: int) ->
         cli_sync(local_project)
         measure("noop_local", lambda: cli_sync(local_project))
     report(model.stat().st_size / 1e6, repeats, times)
+    print(
+        "no-op imports over 20 ms: "
+        + ", ".join(heavy_imports(cli_sync(project, "-X", "importtime").stderr))
+    )
+    print(f"one far-side command (`true`): {far_side_command_cost(config, repeats):.2f} s")
 
 
 def report(size_mb: float, repeats: int, times: dict[str, list[float]]) -> None:
