@@ -9,11 +9,16 @@ Keras writes the same order but other names (`sequential/dense/kernel` instead o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from tfbridge.convert.h5attrs import damaged, read_str_list, write_str_list
 
+# What h5py raises for a member it cannot resolve or read: a soft link loop ("too many links"),
+# an external link to a missing file, a damaged object header.
+H5_ERRORS = (KeyError, ValueError, TypeError, OSError, RuntimeError)
 WEIGHTS_GROUP = "model_weights"
 TOP_LEVEL_WEIGHTS = "top_level_model_weights"
 
@@ -34,16 +39,18 @@ def read_layout(model_weights: Any) -> list[LayerWeights]:
 
     layout = []
     for layer in read_str_list(model_weights, "layer_names"):
-        group = _member(model_weights, layer)
-        if not isinstance(group, h5py.Group):
-            raise damaged(
-                model_weights,
-                f"`{WEIGHTS_GROUP}` lists the layer `{layer}` but has no group for it",
-            )
+        problem = _member_problem(model_weights, layer, h5py.Group)
+        if problem == "is missing":
+            what = f"`{WEIGHTS_GROUP}` lists the layer `{layer}` but has no group for it"
+            raise damaged(model_weights, what)
+        if problem:
+            raise damaged(model_weights, f"the group of layer `{layer}` {problem}")
+        group = model_weights[layer]
         names = read_str_list(group, "weight_names")
         for name in names:
-            if not isinstance(_member(group, name), h5py.Dataset):
-                raise damaged(group, f"the weight `{name}` of layer `{layer}` is missing")
+            problem = _member_problem(group, name, h5py.Dataset)
+            if problem:
+                raise damaged(group, f"the weight `{name}` of layer `{layer}` {problem}")
         layout.append(LayerWeights(layer, names))
     return layout
 
@@ -52,16 +59,61 @@ def _member(group: Any, name: str) -> Any:
     """`group[name]`, or None when there is none (or the name is not a usable HDF5 path)."""
     try:
         return group.get(name)
-    except (KeyError, ValueError, TypeError, OSError):
+    except H5_ERRORS:
         return None
+
+
+def _member_problem(group: Any, name: str, kind: type) -> str:
+    """Why `group[name]` is not a `kind` reached inside this file, or "" when it is. Walks the
+    path one link at a time, so an external link (to any file, even a FIFO) is never opened."""
+    current = group
+    for part in [part for part in name.split("/") if part] or [name]:
+        problem = _link_problem(current, part)
+        if problem:
+            return problem
+        current = current[part]
+    return "" if isinstance(current, kind) else f"is not an HDF5 {kind.__name__.lower()}"
+
+
+def _link_problem(group: Any, name: str) -> str:
+    import h5py
+
+    try:
+        link = group.get(name, getlink=True)
+    except H5_ERRORS as error:
+        return f"cannot be resolved ({_h5_error(error)})"
+    if link is None:
+        return "is missing"
+    if isinstance(link, h5py.ExternalLink):
+        return f"is an external link to {link.filename}:{link.path}, which tfbridge does not follow"
+    if _member(group, name) is None:
+        target = f" to {link.path}" if isinstance(link, h5py.SoftLink) else ""
+        return f"is a link{target} that leads nowhere (a loop or a dangling link)"
+    return ""
+
+
+def _h5_error(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+@contextmanager
+def _copying(owner: Any, what: str) -> Iterator[None]:
+    """Turn an h5py failure while copying `what` into the one-line error naming it (exit 2)."""
+    try:
+        yield
+    except H5_ERRORS as error:
+        raise damaged(owner, f"{what} cannot be copied ({_h5_error(error)})") from None
 
 
 def check_weights(source: Any) -> None:
     """Raise a one-line error unless `source` has a readable `model_weights` layout."""
     import h5py
 
-    if not isinstance(_member(source, WEIGHTS_GROUP), h5py.Group):
+    problem = _member_problem(source, WEIGHTS_GROUP, h5py.Group)
+    if problem == "is missing":
         raise damaged(source, f"it has a model config but no `{WEIGHTS_GROUP}` group")
+    if problem:
+        raise damaged(source, f"its `{WEIGHTS_GROUP}` {problem}")
     read_layout(source[WEIGHTS_GROUP])
     top = source[WEIGHTS_GROUP].get(TOP_LEVEL_WEIGHTS)
     if top is not None:
@@ -92,14 +144,16 @@ def copy_weights(source: Any, target: Any, keras_version: str) -> bool:
         renamed = renamed or names != entry.names
         write_str_list(group, "weight_names", names)
         for stored, name in zip(entry.names, names, strict=True):
-            _copy_dataset(src[entry.layer][stored], group, name)
+            with _copying(source, f"the weight `{stored}` of layer `{entry.layer}`"):
+                _copy_dataset(src[entry.layer][stored], group, name)
     if TOP_LEVEL_WEIGHTS in src:
         top = src[TOP_LEVEL_WEIGHTS]
         group = dst.create_group(TOP_LEVEL_WEIGHTS)
         names = read_str_list(top, "weight_names")
         write_str_list(group, "weight_names", names)
         for name in names:
-            _copy_dataset(top[name], group, name)
+            with _copying(source, f"the top-level weight `{name}`"):
+                _copy_dataset(top[name], group, name)
     return renamed
 
 
@@ -132,7 +186,8 @@ def _unique(names: list[str]) -> list[str]:
 def copy_optimizer_weights(source: Any, target: Any) -> None:
     """Keep the optimizer state as saved (only when the optimizer itself was not rewritten)."""
     if "optimizer_weights" in source:
-        source.copy(source["optimizer_weights"], target, "optimizer_weights")
+        with _copying(source, "the `optimizer_weights` group"):
+            source.copy(source["optimizer_weights"], target, "optimizer_weights")
 
 
 __all__ = [
