@@ -9,6 +9,7 @@ import typer
 
 from tfbridge.cli.app import app
 from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
     from tfbridge.convert import ConversionRefused, ConversionReport
@@ -88,7 +89,7 @@ def convert(
             check_parity=not no_parity,
             reference_python=reference_python,
             trust=trust,
-            progress=None if json_output else lambda message: info(message, quiet),
+            progress=None if json_output else lambda message: info(printable_path(message), quiet),
         )
     except ConversionRefused as refused:
         if json_output:  # the one JSON object; the error line on stderr comes from main
@@ -113,20 +114,28 @@ def _refusal_json(refused: ConversionRefused) -> dict[str, object]:
 def _render(report: ConversionReport, quiet: bool) -> None:
     out = console()
     out.print(
-        f"wrote {report.output} (from Keras {report.source_keras_version or '?'})", markup=False
+        f"wrote {printable_path(report.output)} (from Keras {report.source_keras_version or '?'})",
+        markup=False,
     )
     if report.parity is not None:
         if report.parity.status == "pass":
             out.print(
-                f"  parity checked in TF 2.9: {report.parity.detail}", markup=False, soft_wrap=True
+                f"  parity checked in TF 2.9: {printable_path(report.parity.detail)}",
+                markup=False,
+                soft_wrap=True,
             )
         else:
-            out.print(f"  parity unchecked: {report.parity.detail}", markup=False, soft_wrap=True)
+            out.print(
+                f"  parity unchecked: {printable_path(report.parity.detail)}",
+                markup=False,
+                soft_wrap=True,
+            )
     if quiet:
         return
     if report.fingerprint:
         out.print(
-            f"  fingerprint: {report.fingerprint} (the original's predictions, for verify)",
+            f"  fingerprint: {printable_path(report.fingerprint)} (the original's predictions, "
+            "for verify)",
             markup=False,
             soft_wrap=True,
         )
