@@ -13,12 +13,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import sshd_server
 
 from tfbridge.config import Target, load_config
+from tfbridge.errors import EXIT_FAILED, TfbridgeError
 from tfbridge.sync import open_transport, sync
+from tfbridge.sync.local import LocalTransport
 from tfbridge.sync.ssh import SshTransport
-from tfbridge.sync.transport import RunResult
+from tfbridge.sync.transport import BytesProgress, RunResult
 
 ProjectMaker = Callable[..., Path]
 THREE_SLOTS = {
@@ -171,3 +174,31 @@ def test_a_no_op_resync_loads_neither_h5py_nor_numpy(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"actions": ["unchanged"] * 3, "heavy": []}
+
+
+class RewritingLocal(LocalTransport):
+    """A real local transport; as the upload starts, something rewrites the local model."""
+
+    def __init__(self, root: str, model: Path, new_content: bytes) -> None:
+        super().__init__(root)
+        self.model, self.new_content = model, new_content
+
+    def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> str:
+        self.model.write_bytes(self.new_content)
+        return super().put(local, remote, progress)
+
+
+def test_a_model_rewritten_while_it_is_sent_is_not_placed(
+    make_project: ProjectMaker, exam_dir: Path, models: dict[str, Path]
+) -> None:
+    root = make_project(str(exam_dir))
+    sync(load_config(root))
+    local_model = root / "models" / "q1.h5"
+    # second.h5 is as large as the first, in place: sync hashes it before sending
+    local_model.write_bytes(models["second"].read_bytes())
+    far = RewritingLocal(str(exam_dir), local_model, models["big"].read_bytes())
+    with pytest.raises(TfbridgeError, match="changed while it was being sent") as raised:
+        sync(load_config(root), transport=far)
+    assert raised.value.exit_code == EXIT_FAILED
+    assert os.listdir(exam_dir / "Category1") == ["q1.h5"]
+    assert (exam_dir / "Category1" / "q1.h5").read_bytes() == models["first"].read_bytes()

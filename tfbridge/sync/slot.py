@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from tfbridge.config import HISTORY_DIRNAME, Slot
-from tfbridge.errors import TfbridgeError
+from tfbridge.errors import EXIT_FAILED, TfbridgeError
 from tfbridge.sync.transport import BytesProgress, Transport, TransportError
 
 TEMP_PREFIX = ".tfbridge-upload-"
@@ -130,6 +130,7 @@ def upload(
                 f"{local} changed while it was being sent (SHA-256 {sent[:12]}..., verified as "
                 f"{sha256[:12]}...)",
                 hint="let whatever writes it finish, then run `tfbridge sync` again",
+                exit_code=EXIT_FAILED,
             )
         digests = check_copy(transport, temp, sent, also)
     return temp, sent, digests
