@@ -72,3 +72,34 @@ def test_layer_group_behind_an_external_link_is_refused(tmp_path: Path) -> None:
     )
     line = _convert(source)
     assert "the group of layer `dense` is an external link to" in line
+
+
+def test_weight_structure_feeds_the_structural_check(tmp_path: Path) -> None:
+    """The shapes convert reads agree with verify's reader, so both get the same verdicts."""
+    from tfbridge.convert.weights import weight_structure
+    from tfbridge.keras29.graph import structure_problems
+    from tfbridge.verify.h5file import read_saved_file
+
+    for good in (hostile.GOOD_MODEL, hostile.FUNCTIONAL_MODEL):
+        with h5py.File(good, "r") as model:
+            structure = weight_structure(model)
+        saved = read_saved_file(good)
+        assert structure == {
+            layer: [(weight.name, weight.shape) for weight in weights]
+            for layer, weights in saved.layer_weights.items()
+        }
+        assert structure_problems(saved.model_config, structure) == []
+    mismatch = hostile.weight_shape_mismatch(tmp_path)
+    with h5py.File(mismatch, "r") as model:
+        problems = structure_problems(
+            read_saved_file(mismatch).model_config, weight_structure(model)
+        )
+    assert [problem.path for problem in problems] == ["model_config.config.layers[2]"]
+
+
+def test_non_utf8_file_name_is_printed_escaped(tmp_path: Path) -> None:
+    source = hostile.name_not_utf8(tmp_path)
+    done = run_tfbridge("convert", source, "--no-parity", timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert "wrote " in done.stdout and "model-\\xff\\xfe.tf29.h5" in done.stdout
+    assert "\udcff" not in done.stdout

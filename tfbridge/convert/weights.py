@@ -55,6 +55,19 @@ def read_layout(model_weights: Any) -> list[LayerWeights]:
     return layout
 
 
+def weight_structure(source: Any) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+    """Layer group -> (weight name, shape) for `tfbridge.keras29.graph.structure_problems`,
+    from a layout `check_weights` accepted (shapes from the headers; no weight data read)."""
+    model_weights = source[WEIGHTS_GROUP]
+    return {
+        entry.layer: [
+            (name, tuple(int(dim) for dim in model_weights[entry.layer][name].shape))
+            for name in entry.names
+        ]
+        for entry in read_layout(model_weights)
+    }
+
+
 def _member(group: Any, name: str) -> Any:
     """`group[name]`, or None when there is none (or the name is not a usable HDF5 path)."""
     try:
@@ -198,4 +211,5 @@ __all__ = [
     "legacy_weight_name",
     "read_layout",
     "top_level_weight_count",
+    "weight_structure",
 ]
