@@ -26,7 +26,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 CONFIG_FILENAME = "tfbridge.toml"
 PYPROJECT_FILENAME = "pyproject.toml"
 HISTORY_DIRNAME = ".tfbridge-history"
-RESERVED_SLOT_NAMES = frozenset({"status", "rollback"})
 INIT_HINT = "run `tfbridge sync --init` to write a commented example"
 
 _SLOT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -238,8 +237,6 @@ def _parse_slot(name: str, table: Any, source: Path, root: Path) -> Slot:
     key = f"slots.{name}"
     if not _SLOT_NAME.match(name):
         raise _bad(source, key, "slot names use letters, digits, '_', '-', '.' and no leading '.'")
-    if name in RESERVED_SLOT_NAMES:
-        raise _bad(source, key, f"is reserved for `tfbridge sync {name}`; rename the slot")
     if not isinstance(table, Mapping):
         raise _bad(source, key, 'must be a table with at least `model = "path/to/model.h5"`')
     _reject_unknown(table, _SLOT_KEYS, source, key)

@@ -96,7 +96,6 @@ def test_ssh_dest_with_port_and_python(tmp_path: Path) -> None:
         (SLOT + "input_shape = [28, 0]\n", "`slots.q1.input_shape` has 0"),
         (SLOT + '[slots.q2]\nmodel = "m/q2.h5"\nremote_dir = "q1"\n', "also slot q1's directory"),
         (SLOT + '[slots.q2]\nmodel = "m/q2.h5"\nremote_dir = "Q1"\n', "also slot q1's directory"),
-        ('[slots.status]\nmodel = "m/s.h5"\n', "reserved for `tfbridge sync status`"),
         ('[target]\ndest = "h:x"\nport = 70000\n', "`target.port` must be a port number"),
         ("[target\n", "not valid TOML"),
     ],

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from tfbridge.cli import groups  # noqa: F401  (imported for its help-format fix)
 from tfbridge.errors import EXIT_CODES_HELP
 
 app = typer.Typer(

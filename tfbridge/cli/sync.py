@@ -1,4 +1,4 @@
-"""`tfbridge sync`: put each slot's model on the grading machine; `status`, `rollback`, `--init`."""
+"""`tfbridge sync`: put each slot's model on the grading machine; `status`, `rollback`, `init`."""
 
 from __future__ import annotations
 
@@ -8,41 +8,75 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
-from tfbridge.errors import EXIT_FAILED, EXIT_USAGE, TfbridgeError
+from tfbridge.cli.completion import complete_slots
+from tfbridge.cli.groups import DefaultCommandGroup
+from tfbridge.cli.output import (
+    JsonOption,
+    QuietOption,
+    VerboseOption,
+    console,
+    info,
+    print_json,
+)
+from tfbridge.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from tfbridge.sync.result import SlotSync, StatusReport, SyncEvent, SyncReport
 
-SUBCOMMANDS = ("status", "rollback")
+
+class _SyncGroup(DefaultCommandGroup):
+    default_command = "send"
+    default_usage = "[SLOT]... [OPTIONS]"
+    option_aliases = (("--init", "init"),)
 
 
-@app.command(
-    "sync",
+sync_app = typer.Typer(
+    cls=_SyncGroup,
+    no_args_is_help=False,
+    rich_markup_mode=None,
     help=(
         "Put each slot's model into its exam directory on the grading machine (over SSH or into "
         "a local directory): verified first, replaced atomically, sent only when it changed.\n\n"
         "\b\n"
-        "tfbridge sync [SLOT...]          send the named slots (default: all)\n"
+        "tfbridge sync [SLOT...]          send the named slots (default: all), as `sync send`\n"
         "tfbridge sync status [SLOT...]   compare the ledger, local models and the far side\n"
         "tfbridge sync rollback SLOT      restore the slot's previous model\n"
-        "tfbridge sync --init             write a commented tfbridge.toml here"
+        "tfbridge sync init               write a commented tfbridge.toml here (also `--init`)\n"
+        "tfbridge sync -- status          send a slot that is named like a command\n"
+        "                                 (or `tfbridge sync send status`)"
     ),
 )
-def sync_command(
-    args: Annotated[
-        list[str] | None,
-        typer.Argument(
-            metavar="SLOT",
-            help="Slot names from the config; or `status [SLOT...]`, or `rollback SLOT`.",
-            show_default=False,
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would change; send and change nothing.")
-    ] = False,
+app.add_typer(sync_app, name="sync")
+
+SlotsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="SLOT",
+        help="Slot names from tfbridge.toml (default: all).",
+        show_default=False,
+        autocompletion=complete_slots,
+    ),
+]
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        metavar="SECONDS",
+        min=0,
+        help="How long to wait for another sync or rollback to the same target to finish.",
+    ),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would change; send and change nothing.")
+]
+
+
+@sync_app.command("send", help="Verify each slot's model and send it (the default command).")
+def send_command(
+    slots: SlotsArgument = None,
+    dry_run: DryRunOption = False,
     force: Annotated[
         bool, typer.Option("--force", help="Send even a model that fails verification.")
     ] = False,
@@ -54,40 +88,58 @@ def sync_command(
             "(target.python).",
         ),
     ] = False,
-    init: Annotated[
-        bool, typer.Option("--init", help="Write a commented example tfbridge.toml here.")
-    ] = False,
-    wait: Annotated[
-        float,
-        typer.Option(
-            "--wait",
-            metavar="SECONDS",
-            min=0,
-            help="How long to wait for another sync or rollback to the same target to finish.",
-        ),
-    ] = 60.0,
+    wait: WaitOption = 60.0,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
-    words = list(args or [])
-    if init:
-        _init(json_output)
-    elif words and words[0] == "status":
-        _status(words[1:], json_output)
-    elif words and words[0] == "rollback":
-        _rollback(words[1:], dry_run, wait, json_output, quiet)
-    else:
-        _sync(words, dry_run, force, remote_verify, wait, json_output, quiet)
+    _sync(list(slots or []), dry_run, force, remote_verify, wait, json_output, quiet)
 
 
-def _init(json_output: bool) -> None:
+@sync_app.command("status", help="Compare the ledger, the local models and the far side.")
+def status_command(
+    slots: SlotsArgument = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    _status(list(slots or []), json_output)
+
+
+@sync_app.command("rollback", help="Put the slot's previous model back (from .tfbridge-history).")
+def rollback_command(
+    slot: Annotated[
+        str,
+        typer.Argument(
+            metavar="SLOT", help="The slot to roll back.", autocompletion=complete_slots
+        ),
+    ],
+    dry_run: DryRunOption = False,
+    wait: WaitOption = 60.0,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    _rollback(slot, dry_run, wait, json_output, quiet)
+
+
+@sync_app.command("init", help="Write a commented example tfbridge.toml in this directory.")
+def init_command(
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    _init(json_output, quiet)
+
+
+def _init(json_output: bool, quiet: bool) -> None:
     from tfbridge.config import write_example_config
 
     path = write_example_config(Path.cwd())
     if json_output:
         print_json({"written": path})
     else:
-        info(f"wrote {path}; edit [target] and the [slots.*] tables, then run `tfbridge sync`")
+        info(f"wrote {path}; edit [target] and [slots.*], then run `tfbridge sync`", quiet)
 
 
 def _sync(
@@ -134,18 +186,12 @@ def _status(names: list[str], json_output: bool) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _rollback(names: list[str], dry_run: bool, wait: float, json_output: bool, quiet: bool) -> None:
+def _rollback(name: str, dry_run: bool, wait: float, json_output: bool, quiet: bool) -> None:
     from tfbridge.config import load_config
     from tfbridge.sync import rollback
 
-    if len(names) != 1:
-        raise TfbridgeError(
-            "rollback takes exactly one slot name",
-            hint="run `tfbridge sync rollback SLOT`",
-            exit_code=EXIT_USAGE,
-        )
     progress = _TransferProgress(enabled=not quiet)
-    result = rollback(load_config(), names[0], dry_run=dry_run, wait=wait, progress=progress.update)
+    result = rollback(load_config(), name, dry_run=dry_run, wait=wait, progress=progress.update)
     if json_output:
         print_json(result)
     elif not quiet:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
-from tfbridge.errors import EXIT_FAILED, TfbridgeError
+from tfbridge.cli.completion import complete_profiles
+from tfbridge.cli.groups import DefaultCommandGroup
+from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, info, print_json
+from tfbridge.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from tfbridge.train.preflight import Preflight
@@ -20,27 +22,48 @@ if TYPE_CHECKING:
 _MARKS = {"pass": "ok", "warn": "warning", "fail": "FAILED", "skip": "skipped"}
 
 
-@app.command(
-    "train",
+class _TrainGroup(DefaultCommandGroup):
+    default_command = "run"
+    default_usage = "SCRIPT [OPTIONS] [-- SCRIPT ARGS]"
+    option_aliases = (("--list", "list"),)  # the old spelling, kept working
+
+
+train_app = typer.Typer(
+    cls=_TrainGroup,
+    no_args_is_help=True,
+    rich_markup_mode=None,
     help=(
         "Run a training script with a profile's interpreter (metal on Apple Silicon, else exam), "
         "streaming its output; then fingerprint and verify every .h5 it wrote, and record the "
         "run in .tfbridge/runs.jsonl. Scripts can `import tfbridge_keras` (ExamCheckpoint, "
         "exam_optimizer) without installing tfbridge in that env.\n\n"
         "\b\n"
-        "tfbridge train SCRIPT [OPTIONS] [-- SCRIPT ARGS]\n"
-        "tfbridge train --list"
+        "tfbridge train SCRIPT [OPTIONS] [-- SCRIPT ARGS]   same as `train run`\n"
+        "tfbridge train list                               the recorded runs (also `--list`)"
     ),
 )
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("list", help="Show the runs recorded in .tfbridge/runs.jsonl.")
+def list_command(
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    _list(json_output)
+
+
+@train_app.command("run", help="Run a training script, then check what it saved (the default).")
 def train_command(
     script: Annotated[
-        Path | None,
+        Path,
         typer.Argument(metavar="SCRIPT", help="The training script (.py).", show_default=False),
-    ] = None,
+    ],
     script_args: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[-- SCRIPT ARGS]",
+            metavar="-- SCRIPT_ARG",
             help="Arguments for the script, after --.",
             show_default=False,
         ),
@@ -48,7 +71,10 @@ def train_command(
     profile: Annotated[
         str | None,
         typer.Option(
-            "--profile", help="Training profile (default: metal on Apple Silicon, else exam)."
+            "--profile",
+            metavar="PROFILE",
+            help="Training profile (default: metal on Apple Silicon, else exam).",
+            autocompletion=complete_profiles,
         ),
     ] = None,
     allow_cpu: Annotated[
@@ -59,6 +85,7 @@ def train_command(
         Path | None,
         typer.Option(
             "--output-dir",
+            metavar="DIR",
             help="Where the script saves models (default: the current directory).",
             show_default=False,
         ),
@@ -66,15 +93,10 @@ def train_command(
     sync: Annotated[
         bool, typer.Option("--sync", help="Send the verified models to their slots afterwards.")
     ] = False,
-    list_runs: Annotated[bool, typer.Option("--list", help="Show the recorded runs.")] = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
-    if list_runs:
-        _list(json_output)
-        return
-    if script is None:
-        raise TfbridgeError("tfbridge train needs a SCRIPT", "e.g. `tfbridge train train.py`")
     from tfbridge.train.session import TrainRequest, train
 
     request = TrainRequest(script, tuple(script_args or ()), profile, allow_cpu, output_dir, sync)
