@@ -116,6 +116,7 @@ def _render(report: ConversionReport, quiet: bool) -> None:
     out.print(
         f"wrote {printable_path(report.output)} (from Keras {report.source_keras_version or '?'})",
         markup=False,
+        soft_wrap=True,  # a path broken over lines cannot be copied
     )
     if report.parity is not None:
         if report.parity.status == "pass":
