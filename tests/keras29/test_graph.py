@@ -168,9 +168,26 @@ def test_nesting_far_beyond_recursion_limits_is_walked() -> None:
 
 def test_huge_dense_units_disagree_with_the_kernel(tmp_path: Path) -> None:
     problems = _problems_of(hostile.huge_dense_units, tmp_path)
-    assert problems
-    assert all("units=1,000,000,000,000" in problem.message for problem in problems)
-    assert {problem.path for problem in problems} == {"model_config.config.layers[3]"}
+    size, *mismatches = problems
+    assert size.path == "model_config.config.layers[3].config.units"
+    assert "`units` is 1,000,000,000,000 (over 100,000,000)" in size.message
+    assert mismatches
+    assert all("units=1,000,000,000,000" in problem.message for problem in mismatches)
+    assert {problem.path for problem in mismatches} == {"model_config.config.layers[3]"}
+
+
+def test_huge_dense_units_are_found_without_the_weights(tmp_path: Path) -> None:
+    saved = _read(hostile.huge_dense_units(tmp_path))
+    problem = _only(structure_problems(saved.model_config))
+    assert problem.path == "model_config.config.layers[3].config.units"
+
+
+@pytest.mark.parametrize("units", [0, -3, 2.5, "10", True])
+def test_units_that_are_no_positive_int_are_found(units: Any) -> None:
+    config = _sequential([_input("x"), _dense("d", None, units=units)])
+    problem = _only(structure_problems(config))
+    assert problem.path == "model_config.config.layers[1].config.units"
+    assert f"`units` is {units!r}, not a positive integer" in problem.message
 
 
 def test_weight_shape_mismatch_is_found(tmp_path: Path) -> None:
@@ -213,7 +230,7 @@ def _input(name: str, key: str = "batch_input_shape") -> dict[str, Any]:
     return {"class_name": "InputLayer", "name": name, "config": config, "inbound_nodes": []}
 
 
-def _dense(name: str, inbound: list[Any] | None, units: int = 3) -> dict[str, Any]:
+def _dense(name: str, inbound: list[Any] | None, units: Any = 3) -> dict[str, Any]:
     layer: dict[str, Any] = {"class_name": "Dense", "config": {"name": name, "units": units}}
     if inbound is not None:
         layer.update(name=name, inbound_nodes=inbound)

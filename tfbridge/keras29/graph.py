@@ -84,6 +84,7 @@ def structure_problems(
         return problems
     for entry in _layer_entries(model_config, problems):
         problems.extend(_input_shape_problems(entry))
+        problems.extend(_layer_size_problems(entry))
         config = entry.layer.get("config")
         if entry.layer.get("class_name") in ("Functional", "Model") and isinstance(config, dict):
             problems.extend(functional_graph_problems(config, f"{entry.path}.config"))
@@ -177,6 +178,30 @@ def _positive_int(value: Any) -> bool:
 
 def _shown(shape: list[Any]) -> str:
     return "[" + ", ".join("None" if dim is None else repr(dim) for dim in shape) + "]"
+
+
+def _layer_size_problems(entry: _Entry) -> Iterator[StructureProblem]:
+    """units/filters/output_dim: a positive int (2.9 raises on a negative one, truncates a float)
+    no bigger than MAX_SAMPLE_ELEMENTS (it is the size of one sample's output: building more
+    would exhaust memory long before a weight is loaded)."""
+    config = entry.layer.get("config")
+    sizing = LAST_DIMENSION.get(str(entry.layer.get("class_name")))
+    if sizing is None or not isinstance(config, dict) or sizing[0] not in config:
+        return
+    key, value = sizing[0], config[sizing[0]]
+    if not _positive_int(value):
+        why = (
+            f"`{key}` is {value!r}, not a positive integer as Keras writes it: TF 2.9 fails on "
+            "a negative one and builds another layer than written from 0, a fraction or a string"
+        )
+    elif value > MAX_SAMPLE_ELEMENTS:
+        why = (
+            f"`{key}` is {value:,} (over {MAX_SAMPLE_ELEMENTS:,}): TF 2.9 would try to allocate "
+            "its weights and run out of memory"
+        )
+    else:
+        return
+    yield StructureProblem(f"{entry.path}.config.{key}", f"{why}; {REFUSED}")
 
 
 # ---- functional graphs -------------------------------------------------------------------------
