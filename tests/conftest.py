@@ -15,8 +15,19 @@ FIXTURES = REPO / "tests" / "fixtures"
 
 # Environments the tests build are cached here between runs (CI runs on the same kind of machine).
 TEST_HOME = Path(os.environ.get("TFBRIDGE_TEST_HOME", Path.home() / ".cache" / "tfbridge-tests"))
-# Everything the tests run, in-process or as a subprocess, finds its environments here.
-os.environ["TFBRIDGE_HOME"] = str(TEST_HOME)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Everything the tests run, in-process or as a subprocess, finds its environments in
+    TEST_HOME; set when the session starts, not when this module is imported."""
+    os.environ["TFBRIDGE_HOME"] = str(TEST_HOME)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the exam runtime through a fixture is a `runtime` test, however deep."""
+    for item in items:
+        if "exam_python" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.runtime)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

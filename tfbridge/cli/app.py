@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
-from tfbridge.cli import groups  # noqa: F401  (imported for its help-format fix)
+from tfbridge.cli import helpformat
 from tfbridge.errors import EXIT_CODES_HELP
+
+helpformat.install()
 
 app = typer.Typer(
     name="tfbridge",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, console, print_json
+from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, print_json
+
+if TYPE_CHECKING:
+    from tfbridge.doctor import DoctorReport
+    from tfbridge.hardware import Hardware
 
 
 @app.command()
@@ -16,6 +20,8 @@ def doctor(
         bool, typer.Option(help="Ask TensorFlow in each ready env which devices it sees.")
     ] = True,
     json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Check hardware, locks, environments, pins, the tensorflow-metal pairing and GPUs.
 
@@ -35,20 +41,33 @@ def doctor(
             }
         )
     else:
-        _render(report)
+        _render(report, quiet, verbose)
     if report.broken:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _render(report: object) -> None:
+def _render(report: DoctorReport, quiet: bool, verbose: bool) -> None:
     from rich.table import Table
 
-    from tfbridge.doctor import DoctorReport
-
-    assert isinstance(report, DoctorReport)
+    if verbose:
+        console().print(_hardware_line(report.hardware), markup=False)
     table = Table("check", "status", "detail", "fix")
     for finding in report.findings:
-        table.add_row(finding.subject, finding.level, finding.message, finding.hint)
-    console().print(table)
+        if not quiet or finding.level in ("warn", "fail"):
+            table.add_row(finding.subject, finding.level, finding.message, finding.hint)
+    if table.row_count:
+        console().print(table)
     verdict = "something is broken" if report.broken else "all good"
     console().print(f"default profile on this machine: {report.default_profile}; {verdict}")
+
+
+def _hardware_line(hardware: Hardware) -> str:
+    facts = [
+        f"{hardware.system} {hardware.machine}",
+        f"conda platform {hardware.conda_platform}",
+        hardware.os_description,
+        f"AVX {'unknown' if hardware.has_avx is None else 'yes' if hardware.has_avx else 'no'}",
+    ]
+    if hardware.is_rosetta:
+        facts.append("under Rosetta 2")
+    return "this machine: " + "; ".join(facts)

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, console, print_json
+from tfbridge.cli.completion import complete_profiles
+from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, print_json
+
+if TYPE_CHECKING:
+    from tfbridge.envs import EnvStatus
+
+ProfileArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="PROFILE", help="Profile name, e.g. exam.", autocompletion=complete_profiles
+    ),
+]
 
 env_app = typer.Typer(
-    help="List, locate and remove the environments tfbridge built.", no_args_is_help=True
+    help="List, locate and remove the environments tfbridge built.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(env_app, name="env")
 
 
 @env_app.command("list")
-def list_(json_output: JsonOption = False) -> None:
+def list_(
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
     """Every profile's environment: where it is, whether it is ready and current."""
     from tfbridge.envs import list_envs
 
@@ -24,19 +41,36 @@ def list_(json_output: JsonOption = False) -> None:
     if json_output:
         print_json({"envs": statuses})
         return
+    if quiet:  # one `PROFILE STATE` line each, for scripts
+        for status in statuses:
+            console().print(f"{status.profile} {_state(status)}", markup=False)
+        return
+    _table(statuses, verbose)
+
+
+def _state(status: EnvStatus) -> str:
+    return "ready" if status.ready and status.current else (status.problem or "?")
+
+
+def _table(statuses: list[EnvStatus], verbose: bool) -> None:
     from rich.table import Table
 
-    table = Table("profile", "state", "backend", "built", "path")
+    columns = ["profile", "state", "backend", "built", "path"] + (["python"] if verbose else [])
+    table = Table(*columns)
     for status in statuses:
-        state = "ready" if status.ready and status.current else (status.problem or "?")
-        table.add_row(
-            status.profile, state, status.backend or "-", status.built_at or "-", str(status.path)
-        )
+        cells = [
+            status.profile,
+            _state(status),
+            status.backend or "-",
+            status.built_at or "-",
+            str(status.path),
+        ]
+        table.add_row(*cells, *([str(status.python)] if verbose else []))
     console().print(table)
 
 
 @env_app.command()
-def path(profile: Annotated[str, typer.Argument(help="Profile name, e.g. exam.")]) -> None:
+def path(profile: ProfileArgument) -> None:
     """Print the interpreter of a ready environment (what PyCharm or scripts should use)."""
     from tfbridge.envs import ready_python
     from tfbridge.profiles import load_profile
@@ -47,12 +81,18 @@ def path(profile: Annotated[str, typer.Argument(help="Profile name, e.g. exam.")
 
 @env_app.command()
 def remove(
-    profile: Annotated[str, typer.Argument(help="Profile whose environment to delete.")],
+    profile: ProfileArgument,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Delete a profile's environment (rebuild it with `tfbridge setup`)."""
     from tfbridge.envs import env_dir, remove_env
 
+    if verbose:
+        console().print(f"{profile}: {env_dir(profile)}", markup=False)
     if not yes and not typer.confirm(f"Delete {env_dir(profile)}?"):
         raise typer.Exit(1)
-    console().print(f"removed {remove_env(profile)}", markup=False)
+    removed = remove_env(profile)
+    if not quiet:
+        console().print(f"removed {removed}", markup=False)

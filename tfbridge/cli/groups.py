@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from typer._click.core import Context  # Typer 0.29 vendors click: its own Context type
 from typer._click.formatting import HelpFormatter
-from typer.core import TyperArgument, TyperGroup
+from typer.core import TyperGroup
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -37,12 +37,3 @@ class DefaultCommandGroup(TyperGroup):
 
     def format_usage(self, ctx: Context, formatter: HelpFormatter) -> None:
         formatter.write_usage(ctx.command_path, f"{self.default_usage} | COMMAND [ARGS]...")
-
-
-def _no_type_label(self: TyperArgument, ctx: Context) -> None:
-    return None
-
-
-# Typer 0.2x labels each argument's help with its Python type (`SLOT <list[str]>`, `PATH
-# <path>`); the metavar and the help text already say what to give.
-TyperArgument.display_type_rich = _no_type_label  # type: ignore[method-assign,assignment]

@@ -7,17 +7,27 @@ from typing import Annotated
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.cli.completion import complete_profiles
+from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, print_json
+from tfbridge.cli.progress import ProgressLines
 
 
 @app.command()
 def lock(
     profiles: Annotated[
-        list[str] | None, typer.Argument(help="Profiles to lock (default: all).")
+        list[str] | None,
+        typer.Argument(
+            metavar="PROFILE",
+            help="Profiles to lock (default: all).",
+            autocompletion=complete_profiles,
+        ),
     ] = None,
     platform: Annotated[
         list[str] | None,
-        typer.Option(help="Target platform(s), e.g. linux-64 (default: the profile's platforms)."),
+        typer.Option(
+            metavar="PLATFORM",
+            help="Target platform (repeatable), e.g. linux-64 (default: the profile's platforms).",
+        ),
     ] = None,
     backend: Annotated[
         str, typer.Option(help="venv (pylock.toml via uv) or conda (conda-lock).")
@@ -39,6 +49,7 @@ def lock(
     ] = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Write locks and platform facts for every profile x platform.
 
@@ -51,6 +62,7 @@ def lock(
 
     if backend not in ("venv", "conda"):
         raise TfbridgeError(f"unknown backend '{backend}'", "use venv or conda")
+    say = ProgressLines(quiet or json_output, verbose)
     rows: list[dict[str, object]] = []
     for name in profiles or profile_names():
         profile = load_profile(name)
@@ -69,9 +81,7 @@ def lock(
             if check:
                 row = check_committed(profile, target)
             else:
-                row = write_committed(
-                    profile, target, facts_only=facts_only, say=lambda m: info(m, quiet)
-                )
+                row = write_committed(profile, target, facts_only=facts_only, say=say)
             rows.append(
                 {
                     "profile": row.profile,

@@ -18,7 +18,12 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and verdicts.")]
-VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Print more detail.")]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Print more detail: each step with the seconds since the start."
+    ),
+]
 
 _consoles: dict[bool, Console] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -14,14 +15,17 @@ COLD_START_PREFIX = "starting TensorFlow"
 
 
 class ProgressLines:
-    """`with ProgressLines(quiet) as progress: domain_call(progress=progress)`.
+    """`with ProgressLines(quiet, verbose) as progress: domain_call(progress=progress)`.
 
-    Each message is one plain line on stderr (stdout stays clean for --json). A cold start of
-    TensorFlow also shows a spinner on a terminal until the next message or the end.
+    Each message is one plain line on stderr (stdout stays clean for --json); verbose lines start
+    with the seconds since the command began. A cold start of TensorFlow also shows a spinner on
+    a terminal until the next message or the end.
     """
 
-    def __init__(self, quiet: bool = False) -> None:
+    def __init__(self, quiet: bool = False, verbose: bool = False) -> None:
         self.quiet = quiet
+        self.verbose = verbose
+        self._started = time.monotonic()
         self._spinner: Status | None = None
 
     def __call__(self, message: str) -> None:
@@ -29,10 +33,15 @@ class ProgressLines:
             return
         self._stop_spinner()
         err = console(stderr=True)
-        err.print(message, markup=False)
+        err.print(self.stamped(message), markup=False)
         if message.startswith(COLD_START_PREFIX) and err.is_terminal:
             self._spinner = err.status("TensorFlow is starting", spinner="dots")
             self._spinner.start()
+
+    def stamped(self, message: str) -> str:
+        if not self.verbose:
+            return message
+        return f"[{time.monotonic() - self._started:6.1f} s] {message}"
 
     def __enter__(self) -> ProgressLines:
         return self

@@ -8,38 +8,53 @@ from typing import Annotated
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.cli.completion import complete_profiles
+from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, print_json
+from tfbridge.cli.progress import ProgressLines
 
 
 @app.command()
 def setup(
     profiles: Annotated[
         list[str] | None,
-        typer.Argument(help="Profiles to build (default: this machine's, metal or exam)."),
+        typer.Argument(
+            metavar="PROFILE",
+            help="Profiles to build (default: this machine's, metal or exam).",
+            autocompletion=complete_profiles,
+        ),
     ] = None,
     backend: Annotated[
-        str, typer.Option(help="auto (conda when conda/mamba/micromamba exists), conda or venv.")
+        str,
+        typer.Option(
+            metavar="BACKEND",
+            help="auto (conda when conda/mamba/micromamba exists), conda or venv.",
+        ),
     ] = "auto",
     python: Annotated[
-        Path | None, typer.Option(help="Interpreter to build the venv from (right X.Y version).")
+        Path | None,
+        typer.Option(
+            metavar="PYTHON", help="Interpreter to build the venv from (right X.Y version)."
+        ),
     ] = None,
     prefix: Annotated[
-        Path | None, typer.Option(help="Directory to keep the environments in.")
+        Path | None, typer.Option(metavar="DIR", help="Directory to keep the environments in.")
     ] = None,
     jupyter: Annotated[bool, typer.Option(help="Register a Jupyter kernel per profile.")] = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Build locked environments (idempotent: an env built from the current lock is left alone)."""
     from tfbridge.envs import setup_profiles
 
+    steps = ProgressLines(quiet, verbose)
     results = setup_profiles(
         profiles or [],
         backend=backend,
         python=python,
         prefix=prefix,
         jupyter=jupyter,
-        progress=lambda profile, message: info(f"[{profile}] {message}", quiet),
+        progress=lambda profile, message: steps(f"[{profile}] {message}"),
     )
     if json_output:
         print_json({"environments": results})

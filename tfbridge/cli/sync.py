@@ -18,6 +18,7 @@ from tfbridge.cli.output import (
     info,
     print_json,
 )
+from tfbridge.cli.progress import ProgressLines
 from tfbridge.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
@@ -93,7 +94,8 @@ def send_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    _sync(list(slots or []), dry_run, force, remote_verify, wait, json_output, quiet)
+    progress = _TransferProgress(enabled=not (quiet or json_output), verbose=verbose)
+    _sync(list(slots or []), dry_run, force, remote_verify, wait, json_output, progress)
 
 
 @sync_app.command("status", help="Compare the ledger, the local models and the far side.")
@@ -103,7 +105,7 @@ def status_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    _status(list(slots or []), json_output)
+    _status(list(slots or []), json_output, verbose)
 
 
 @sync_app.command("rollback", help="Put the slot's previous model back (from .tfbridge-history).")
@@ -120,7 +122,8 @@ def rollback_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    _rollback(slot, dry_run, wait, json_output, quiet)
+    progress = _TransferProgress(enabled=not quiet, verbose=verbose)
+    _rollback(slot, dry_run, wait, json_output, quiet, progress)
 
 
 @sync_app.command("init", help="Write a commented example tfbridge.toml in this directory.")
@@ -129,10 +132,10 @@ def init_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    _init(json_output, quiet)
+    _init(json_output, quiet, verbose)
 
 
-def _init(json_output: bool, quiet: bool) -> None:
+def _init(json_output: bool, quiet: bool, verbose: bool) -> None:
     from tfbridge.config import write_example_config
 
     path = write_example_config(Path.cwd())
@@ -140,6 +143,8 @@ def _init(json_output: bool, quiet: bool) -> None:
         print_json({"written": path})
     else:
         info(f"wrote {path}; edit [target] and [slots.*], then run `tfbridge sync`", quiet)
+        if verbose:  # what was written, to read without opening the file
+            console().print(path.read_text(encoding="utf-8"), markup=False)
 
 
 def _sync(
@@ -149,13 +154,13 @@ def _sync(
     remote_verify: bool,
     wait: float,
     json_output: bool,
-    quiet: bool,
+    progress: _TransferProgress,
 ) -> None:
     from tfbridge.config import load_config
     from tfbridge.sync import sync
 
     config = load_config()
-    with _TransferProgress(enabled=not (quiet or json_output)) as progress:
+    with progress:
         report = sync(
             config,
             names,
@@ -173,7 +178,7 @@ def _sync(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _status(names: list[str], json_output: bool) -> None:
+def _status(names: list[str], json_output: bool, verbose: bool) -> None:
     from tfbridge.config import load_config
     from tfbridge.sync import status
 
@@ -181,16 +186,22 @@ def _status(names: list[str], json_output: bool) -> None:
     if json_output:
         print_json(report)
     else:
-        _render_status(report)
+        _render_status(report, verbose)
     if report.failed:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _rollback(name: str, dry_run: bool, wait: float, json_output: bool, quiet: bool) -> None:
+def _rollback(
+    name: str,
+    dry_run: bool,
+    wait: float,
+    json_output: bool,
+    quiet: bool,
+    progress: _TransferProgress,
+) -> None:
     from tfbridge.config import load_config
     from tfbridge.sync import rollback
 
-    progress = _TransferProgress(enabled=not quiet)
     result = rollback(load_config(), name, dry_run=dry_run, wait=wait, progress=progress.update)
     if json_output:
         print_json(result)
@@ -226,7 +237,8 @@ def _refusal_advice(slot: SlotSync) -> str:
     return "fix the model or pass --force"
 
 
-def _render_status(report: StatusReport) -> None:
+def _render_status(report: StatusReport, verbose: bool) -> None:
+    digits = 64 if verbose else 8  # -v: whole SHA-256s, to compare with `sha256sum` by hand
     from rich.table import Table
 
     table = Table(title=f"slots on {report.target}")
@@ -235,9 +247,9 @@ def _render_status(report: StatusReport) -> None:
     for slot in report.slots:
         far = " ".join(slot.remote_models) or "-"
         if slot.remote_sha256:
-            far += f" {slot.remote_sha256[:8]}"
+            far += f" {slot.remote_sha256[:digits]}"
         sent = (slot.ledger_time or "-")[:16].replace("T", " ")
-        table.add_row(slot.slot, slot.state, (slot.local_sha256 or "-")[:8], far, sent)
+        table.add_row(slot.slot, slot.state, (slot.local_sha256 or "-")[:digits], far, sent)
     console().print(table)
     for slot in report.slots:
         if slot.state != "in-sync":
@@ -247,8 +259,9 @@ def _render_status(report: StatusReport) -> None:
 class _TransferProgress:
     """Rich progress bars for uploads, on stderr; created on the first upload only."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, verbose: bool = False) -> None:
         self.enabled = enabled
+        self.steps = ProgressLines(quiet=not enabled, verbose=verbose)
         self.progress: Progress | None = None
         self.tasks: dict[str, TaskID] = {}
 
@@ -261,12 +274,12 @@ class _TransferProgress:
 
     def update(self, event: SyncEvent) -> None:
         if event.stage == "wait":  # said even with --json (on stderr): a silent wait looks hung
-            info(event.detail)
+            info(self.steps.stamped(event.detail))
             return
         if not self.enabled:
             return
         if event.stage != "upload":
-            info(f"{event.slot}: {event.stage}")
+            self.steps(f"{event.slot}: {event.stage}")
             return
         progress = self._progress()
         if event.slot not in self.tasks:

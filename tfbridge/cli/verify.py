@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, QuietOption, console, print_json
+from tfbridge.cli.completion import complete_slots
+from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, print_json
 from tfbridge.cli.progress import ProgressLines
 from tfbridge.model_files import printable_path
 
@@ -20,7 +21,7 @@ PathsArgument = Annotated[
     list[Path] | None,
     typer.Argument(
         help="Model .h5 files or directories (every .h5 inside).",
-        metavar="PATH...",
+        metavar="PATH",
         show_default=False,
         # Each path's problems are that model's own, reported per model, not click's.
         readable=False,
@@ -76,7 +77,11 @@ CacheOption = Annotated[
 SlotOption = Annotated[
     str | None,
     typer.Option(
-        "--slot", help="Take the contract (and model) of this project slot.", show_default=False
+        "--slot",
+        metavar="SLOT",
+        help="Take the contract (and model) of this project slot.",
+        show_default=False,
+        autocompletion=complete_slots,
     ),
 ]
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
@@ -96,6 +101,7 @@ def verify(
     cache: CacheOption = True,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Check that the exam's TF 2.9 loads each model as the grader does, and why not.
 
@@ -109,7 +115,7 @@ def verify(
     targets = list(paths or ([] if slot_model is None else [slot_model]))
     if not targets:
         raise TfbridgeError("no model given", "pass PATH... (files or directories) or --slot NAME")
-    with ProgressLines(quiet or json_output) as progress:
+    with ProgressLines(quiet or json_output, verbose) as progress:
         report = verify_paths(
             targets,
             contract=None if contract == Contract() else contract,
