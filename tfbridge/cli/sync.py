@@ -144,7 +144,7 @@ def _init(json_output: bool, quiet: bool, verbose: bool) -> None:
     else:
         info(f"wrote {path}; edit [target] and [slots.*], then run `tfbridge sync`", quiet)
         if verbose:  # what was written, to read without opening the file
-            console().print(path.read_text(encoding="utf-8"), markup=False)
+            typer.echo(path.read_text(encoding="utf-8"), nl=False)
 
 
 def _sync(

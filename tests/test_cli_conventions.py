@@ -1,0 +1,145 @@
+"""CLI conventions: shell completion of profile and slot names, -q/-v, plain help text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_tfbridge
+
+CONFIG = '[target]\ndest = "exam"\n[slots.q1]\nmodel = "m/q1.h5"\n[slots.q2b]\nmodel = "m/q2.h5"\n'
+HELP_PAGES = [
+    ("verify",),
+    ("convert",),
+    ("fingerprint",),
+    ("train",),
+    ("train", "run"),
+    ("train", "list"),
+    ("sync",),
+    ("sync", "send"),
+    ("sync", "status"),
+    ("sync", "rollback"),
+    ("sync", "init"),
+    ("setup",),
+    ("lock",),
+    ("doctor",),
+    ("env", "list"),
+    ("env", "path"),
+    ("env", "remove"),
+    ("worker", "status"),
+]
+GROUPS = {("train",), ("sync",)}
+OWN_OUTPUT = {("env", "path"), ("worker", "status"), ("convert",), ("fingerprint",)}
+
+
+def complete(words: str, cwd: Path, shell: str = "bash") -> list[str]:
+    """What the shell would offer after `words` (a trailing space: a new, empty word)."""
+    typed = words.split()
+    current = len(typed) if words.endswith(" ") else len(typed) - 1
+    env = {
+        "_TFBRIDGE_COMPLETE": f"complete_{shell}",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(current),
+    }
+    done = run_tfbridge(env=env, cwd=cwd, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("tfbridge sync q", ["q1", "q2b"]),
+        ("tfbridge sync send q2", ["q2b"]),
+        ("tfbridge sync status ", ["q1", "q2b"]),
+        ("tfbridge sync rollback q", ["q1", "q2b"]),
+        ("tfbridge verify --slot ", ["q1", "q2b"]),
+    ],
+)
+def test_slot_names_complete_from_the_project_config(
+    tmp_path: Path, words: str, expected: list[str]
+) -> None:
+    (tmp_path / "tfbridge.toml").write_text(CONFIG)
+    assert complete(words, tmp_path) == expected
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["tfbridge setup ", "tfbridge env path ", "tfbridge env remove ", "tfbridge lock "],
+)
+def test_profile_names_complete_from_the_profiles_folder(tmp_path: Path, words: str) -> None:
+    profiles = sorted(path.stem for path in (REPO / "envs").glob("*.yml"))
+    assert profiles and complete(words, tmp_path) == profiles
+
+
+def test_profile_completion_follows_tfbridge_profiles(tmp_path: Path) -> None:
+    (tmp_path / "mine.yml").write_text("name: mine\n")
+    env = {
+        "_TFBRIDGE_COMPLETE": "complete_bash",
+        "COMP_WORDS": "tfbridge setup m",
+        "COMP_CWORD": "2",
+        "TFBRIDGE_PROFILES": str(tmp_path),
+    }
+    assert run_tfbridge(env=env, cwd=tmp_path, timeout=60).stdout.split() == ["mine"]
+
+
+@pytest.mark.parametrize("config", ["[slots\n", "slots = 3\n", "\xff\xfe", None])
+def test_a_broken_or_missing_config_completes_nothing_quietly(
+    tmp_path: Path, config: str | None
+) -> None:
+    if config is not None:
+        (tmp_path / "tfbridge.toml").write_bytes(config.encode("latin-1"))
+    assert complete("tfbridge sync status ", tmp_path) == []
+
+
+def test_zsh_completion_offers_slots_too(tmp_path: Path) -> None:
+    (tmp_path / "tfbridge.toml").write_text(CONFIG)
+    env = {"_TFBRIDGE_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "tfbridge sync status "}
+    done = run_tfbridge(env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert '"q1"' in done.stdout and '"q2b"' in done.stdout
+
+
+@pytest.mark.parametrize("page", HELP_PAGES, ids=" ".join)
+def test_help_has_no_type_labels_or_braces(page: tuple[str, ...]) -> None:
+    done = run_tfbridge(*page, "--help", timeout=60)
+    assert done.returncode == 0, done.stderr
+    for noise in ("<str>", "<path>", "<list[", "<float>", "<int>", "]...]...", "{"):
+        assert noise not in done.stdout, (noise, done.stdout)
+
+
+# Commands that report (groups, `env path`'s one path and the worker's own commands aside; convert
+# and fingerprint take -v when their owners add it).
+@pytest.mark.parametrize("page", sorted(set(HELP_PAGES) - GROUPS - OWN_OUTPUT), ids=" ".join)
+def test_reporting_commands_take_quiet_and_verbose(page: tuple[str, ...]) -> None:
+    done = run_tfbridge(*page, "--help", timeout=60)
+    assert "-q, --quiet" in done.stdout and "-v, --verbose" in done.stdout, done.stdout
+
+
+def test_doctor_verbose_names_the_machine_and_quiet_only_problems() -> None:
+    loud = run_tfbridge("doctor", "-v", "--no-devices", timeout=120)
+    assert loud.stdout.startswith("this machine: ") and "conda platform" in loud.stdout
+    quiet = run_tfbridge("doctor", "-q", "--no-devices", timeout=120)
+    assert not quiet.stdout.startswith("this machine: ")
+    assert len(quiet.stdout.splitlines()) < len(loud.stdout.splitlines())
+    assert quiet.stdout.splitlines()[-1].startswith("default profile on this machine:")
+
+
+def test_env_list_verbose_adds_the_interpreter_and_quiet_is_one_line_each() -> None:
+    listed = json.loads(run_tfbridge("env", "list", "--json", timeout=60).stdout)["envs"]
+    quiet = run_tfbridge("env", "list", "-q", timeout=60).stdout.splitlines()
+    assert [line.split()[0] for line in quiet] == [env["profile"] for env in listed]
+    loud = run_tfbridge("env", "list", "-v", timeout=60, env={"COLUMNS": "400"})
+    assert "python" in loud.stdout and listed[0]["python"] in loud.stdout
+
+
+def test_sync_init_verbose_shows_what_it_wrote(tmp_path: Path) -> None:
+    done = run_tfbridge("sync", "init", "-v", cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (tmp_path / "tfbridge.toml").read_text().strip()
+    (tmp_path / "other").mkdir()
+    quiet = run_tfbridge("sync", "init", "-q", cwd=tmp_path / "other", timeout=60)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert (tmp_path / "other" / "tfbridge.toml").is_file()
