@@ -28,20 +28,22 @@ from tfbridge.convert.report import (
 )
 from tfbridge.convert.rules import load_rules
 from tfbridge.convert.semantics_gate import SemanticsGate
-from tfbridge.convert.structure import (
-    ConfigShapeError,
-    check_model_config,
-    check_training_config,
-)
 from tfbridge.convert.training import DROP_OPTIMIZER_HINT, TrainingConfigRewriter
 from tfbridge.convert.weights import (
     check_weights,
     copy_optimizer_weights,
     copy_weights,
     top_level_weight_count,
+    weight_structure,
 )
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import atomic_output, check_writable_target, require_regular_file
+from tfbridge.keras29.config_shape import (
+    ConfigShapeError,
+    check_model_config,
+    check_training_config,
+)
+from tfbridge.keras29.graph import structure_problems
 from tfbridge.keras29.walker import MODEL_CLASSES
 from tfbridge.runtime import fingerprint_path, read_fingerprint
 
@@ -126,6 +128,7 @@ def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
     original_model_config = _model_config(model_file, source)
     original_training = None if drop_optimizer else _training_config(model_file, source)
     check_weights(model_file)
+    _refuse_broken_structure(source, original_model_config, weight_structure(model_file))
     rules = load_rules()
     gate = SemanticsGate(keras_version, notes)
     rewriter = ConfigRewriter(rules, notes, gate)
@@ -147,6 +150,17 @@ def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
     if "optimizer_weights" in model_file and not keep_optimizer_state:
         notes.change("optimizer state left out: it restarts if the model is trained further")
     return _Plan(notes, keras_version, model_config, training_config, keep_optimizer_state)
+
+
+def _refuse_broken_structure(
+    source: Path, model_config: Any, weights: dict[str, list[tuple[str, tuple[int, ...]]]]
+) -> None:
+    """A graph, nesting, shape or size TF 2.9 fails on (or never returns from) has no faithful
+    conversion: the file itself is broken, so there is nothing to rewrite."""
+    problems = structure_problems(model_config, weights)
+    if problems:
+        reasons = [f"{problem.message} (at {problem.path})" for problem in problems[:5]]
+        raise ConversionRefused(source, reasons, SAVE_AS_H5_HINT)
 
 
 def _write(model_file: Any, output: Path, plan: _Plan) -> None:

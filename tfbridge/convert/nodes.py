@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-KERAS_TENSOR = "__keras_tensor__"
+from tfbridge.keras29.walker import KERAS_TENSOR
 
 
 def is_keras3_node(node: Any) -> bool:

@@ -238,12 +238,15 @@ def _describe_inputs(inputs: Sequence[ProbeInput]) -> str:
 def _refuse_damaged(model: Path) -> None:
     """A file whose Keras attributes are damaged is no model to take reference outputs from,
     whichever Keras could still load it without them."""
+    from tfbridge.keras29.graph import structure_problems
     from tfbridge.verify.h5file import read_saved_file
 
     saved = read_saved_file(model)
     damage = [f"its `{name}` attribute {why}" for name, why in saved.bad_attributes.items()]
     if saved.training_config is not None and not isinstance(saved.training_config, dict):
         damage.append("its `training_config` attribute is not a JSON object")
+    # A broken graph can keep TensorFlow's loader busy forever: refuse it before loading.
+    damage.extend(problem.message for problem in structure_problems(saved.model_config))
     if damage:
         raise TfbridgeError(
             f"{model} not fingerprinted: {damage[0]}",

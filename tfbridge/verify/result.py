@@ -38,6 +38,9 @@ class ModelReport:
     runtime_skipped: str | None = None
     # Why loading this model would run code from it (Lambda layers, custom classes), or "".
     runs_code: str = ""
+    # Why loading it could hang or crash TensorFlow (a cyclic graph, absurd shapes), or "":
+    # such a model is never loaded, not even with --trust.
+    unsafe_to_load: str = ""
 
     @property
     def failed(self) -> bool:

@@ -116,6 +116,15 @@ def _check_one(
         why = "a directory, not an .h5 file" if report.readable else "an unreadable file"
         skip_runtime([report], why)
         return
+    if report.unsafe_to_load:
+        _skip(
+            report,
+            "runtime.load",
+            f"not loaded ({report.unsafe_to_load})",
+            f"not loaded: {report.unsafe_to_load}",
+            "save the model again from the environment that trained it",
+        )
+        return
     if report.runs_code and not trust:
         _skip(
             report,

@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from tfbridge.contract import Contract
+from tfbridge.keras29.graph import (
+    StructureProblem,
+    layer_count_problems,
+    structure_problems,
+    weight_size_problems,
+)
 from tfbridge.verify.contract_check import check_contract, model_signature
 from tfbridge.verify.findings import (
     CHECK_IDS,
@@ -15,6 +21,7 @@ from tfbridge.verify.findings import (
     FIX_SAVE_H5,
     Finding,
     Problems,
+    Stage,
     Writer,
 )
 from tfbridge.verify.h5file import SavedFile, WeightInfo, read_saved_file
@@ -22,9 +29,9 @@ from tfbridge.verify.knowledge import load_knowledge
 from tfbridge.verify.model_config import ModelConfigEmulator
 from tfbridge.verify.result import Check, LoadOutcome, ModelReport, Verdict
 from tfbridge.verify.training_config import TrainingConfigEmulator
-from tfbridge.verify.weights_check import weight_shape_findings
 
 NEVER_STAGES = ("file", "model", "weights")
+UNSAFE_TO_LOAD = "its structure is broken: TF 2.9 may never return from loading it"
 STATIC_ERROR_CHECK = "static.error"
 # Keras 2 writes class_name "Lambda"; Keras 3 stores the function as {"class_name": "__lambda__"}.
 LAMBDA_CLASSES = ("Lambda", "__lambda__")
@@ -63,8 +70,9 @@ def _static_check(path: Path, contract: Contract | None) -> ModelReport:
     saved = read_saved_file(path)
     findings = _file_findings(saved)
     signature = None
+    broken = structure_problems(saved.model_config) if saved.kind == "model_h5" else []
     if saved.kind == "model_h5":
-        findings.extend(_emulate(saved))
+        findings.extend(_emulate(saved, broken))
         if contract is not None and not contract.is_empty:
             signature = model_signature(saved.model_config)
             findings.extend(check_contract(contract, signature))
@@ -79,6 +87,7 @@ def _static_check(path: Path, contract: Contract | None) -> ModelReport:
         static_load=outcome,
         readable=saved.readable and saved.kind != "not_hdf5",
         runs_code=_runs_code(saved, findings),
+        unsafe_to_load=UNSAFE_TO_LOAD if broken else "",
     )
     report.verdict = verdict_of(report.checks)
     return report
@@ -158,7 +167,7 @@ def _file_findings(saved: SavedFile) -> list[Finding]:
     return [Finding("file", "fail", message, hint)]
 
 
-def _emulate(saved: SavedFile) -> list[Finding]:
+def _emulate(saved: SavedFile, broken: list[StructureProblem]) -> list[Finding]:
     knowledge = load_knowledge()
     writer = Writer(saved.keras_version)
     problems = Problems()
@@ -187,8 +196,21 @@ def _emulate(saved: SavedFile) -> list[Finding]:
             )
         )
     findings.append(_weights_finding(saved))
-    findings.extend(weight_shape_findings(saved.model_config, saved.layer_weights))
+    findings.extend(_structure_findings(saved, broken))
     return findings
+
+
+def _structure_findings(saved: SavedFile, model: list[StructureProblem]) -> list[Finding]:
+    """The graph, nesting, shapes and sizes TF 2.9 fails on (or never returns from)."""
+    config, weights = saved.model_config, saved.layer_weights
+    stored = [*weight_size_problems(config, weights), *layer_count_problems(config, weights)]
+    return [_structure_finding("model", problem) for problem in model] + [
+        _structure_finding("weights", problem) for problem in stored
+    ]
+
+
+def _structure_finding(stage: Stage, problem: StructureProblem) -> Finding:
+    return Finding(stage, "fail", f"{problem.message} (at {problem.path})", FIX_SAVE_H5)
 
 
 def _attribute_findings(saved: SavedFile) -> list[Finding]:

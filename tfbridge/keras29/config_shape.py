@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfbridge.convert.nodes import KERAS_TENSOR
 from tfbridge.keras29.walker import (
+    KERAS_TENSOR,
     MODEL_CLASSES,
     NESTED_LAYER_KEYS,
     NESTED_LAYER_LIST_KEYS,
