@@ -39,8 +39,8 @@ os.kill(os.getpid(), signal.SIGKILL)
 SAVES_THEN_WAITS = """
 import shutil, sys, time
 shutil.copy(sys.argv[1], "early.h5")
-print("READY", flush=True)
-try:
+try:  # the Ctrl-C may land while READY is still being written
+    print("READY", flush=True)
     time.sleep(300)
 except KeyboardInterrupt:
     sys.exit(130)
