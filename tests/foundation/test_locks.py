@@ -74,6 +74,7 @@ def test_a_changed_profile_makes_its_lock_stale(tmp_path: Path) -> None:
     assert "does not match profile 'exam'" in (state.problem or "")
 
 
+@pytest.mark.slow  # real uv installs
 def test_relocking_with_uv_reproduces_the_committed_pins(tmp_path: Path) -> None:
     """A real resolution with uv: the exam pins and the protobuf bound that makes TF 2.9 import."""
     exam = load_profile("exam")
@@ -86,6 +87,7 @@ def test_relocking_with_uv_reproduces_the_committed_pins(tmp_path: Path) -> None
     assert fresh.recorded_digests == fresh.package_digests and fresh.hand_edit is None
 
 
+@pytest.mark.slow  # real uv installs
 def test_pins_that_cannot_be_installed_together_are_the_profiles_fault(tmp_path: Path) -> None:
     """uv's own reason, exit 2 (fix the profile), not exit 3 (the network or uv failing)."""
     source = load_profile("exam").source.read_text()

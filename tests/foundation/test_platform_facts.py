@@ -85,6 +85,7 @@ def _lock_check(envs: Path) -> tuple[int, dict[str, dict[str, str]]]:
 # The binaries themselves.
 
 
+@pytest.mark.slow  # real uv installs
 def test_metal_binaries_need_macos_11_3_and_the_gpu_plugin_12_3(metal_install: Path) -> None:
     lock = lock_path(METAL, "osx-arm64")
     facts = facts_of_install(METAL, "osx-arm64", lock, metal_install)
@@ -114,6 +115,7 @@ def test_the_install_builds_no_sdist(metal_install: Path) -> None:
     assert list(metal_install.glob("tensorflow_macos-2.9.2.dist-info"))
 
 
+@pytest.mark.slow  # real uv installs
 @pytest.mark.parametrize(("profile", "platform"), PAIRS)
 def test_committed_facts_are_what_the_binaries_say(profile: str, platform: str) -> None:
     loaded = load_profile(profile)

@@ -61,6 +61,7 @@ def _wait_for(predicate: object, seconds: float) -> bool:
     return False
 
 
+@pytest.mark.runtime  # builds a real exam environment with uv
 def test_interrupted_setup_is_never_ready_then_rebuilds_and_follows_lock_changes(
     scratch_home: Path, tmp_path: Path
 ) -> None:
@@ -157,6 +158,7 @@ def test_env_whose_interpreter_vanished_is_not_ready(scratch_home: Path) -> None
     assert not status.ready and status.problem == "its interpreter is missing"
 
 
+@pytest.mark.runtime  # builds a real exam environment with uv
 def test_sigterm_during_setup_stops_uv_and_leaves_nothing(scratch_home: Path) -> None:
     """Leaves nothing behind: no half-built env, no orphaned uv still writing into it."""
     envs = scratch_home / "envs"

@@ -124,6 +124,7 @@ def _wrong_absl_hash_with_matching_digests(text: str) -> str:
     return body + integrity.digests_table(digests)
 
 
+@pytest.mark.slow  # real uv installs
 def test_two_setups_at_once_both_succeed_and_the_second_waits(raced: RacedHome) -> None:
     assert raced.first.returncode == 0, raced.first.stderr
     assert raced.second.returncode == 0, raced.second.stderr
@@ -135,6 +136,7 @@ def test_two_setups_at_once_both_succeed_and_the_second_waits(raced: RacedHome) 
     assert sorted(p.name for p in (raced.home / "envs").iterdir()) == ["exam"]
 
 
+@pytest.mark.slow  # real uv installs
 def test_a_failed_setup_with_a_prefix_records_nothing(raced: RacedHome, tmp_path: Path) -> None:
     prefix = tmp_path / "elsewhere"
     no_python = run_tfbridge(
@@ -258,6 +260,7 @@ def test_only_partial_builds_of_dead_processes_are_removed(raced: RacedHome) -> 
         shutil.rmtree(alive, ignore_errors=True)
 
 
+@pytest.mark.slow  # real uv installs
 def test_ctrl_c_during_setup_with_a_prefix_records_nothing_then_setup_succeeds(
     raced: RacedHome, tmp_path: Path
 ) -> None:
