@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tfbridge.cli.app import app
+from tfbridge.cli.completion import complete_profiles
 from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
 from tfbridge.model_files import printable_path
 
@@ -36,6 +37,7 @@ ProfileOption = Annotated[
         "--profile",
         help="Use this profile's environment (default: metal on Apple Silicon, else exam).",
         show_default=False,
+        autocompletion=complete_profiles,
     ),
 ]
 TrustOption = Annotated[
