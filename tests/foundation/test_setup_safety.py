@@ -150,7 +150,9 @@ def test_a_failed_setup_with_a_prefix_records_nothing(raced: RacedHome, tmp_path
     assert not prefix.exists() or list(prefix.iterdir()) == []
     _assert_exam_ready_in_home(raced)
 
-    verified = run_tfbridge("verify", REPO / "examples" / "mnist_dense.h5", "--json", env=raced.env)
+    # A one-shot worker: a warm one would outlive this test's temporary home.
+    one_shot = {**raced.env, "TFBRIDGE_NO_DAEMON": "1"}
+    verified = run_tfbridge("verify", REPO / "examples" / "mnist_dense.h5", "--json", env=one_shot)
     assert verified.returncode == 0, verified.stderr
     [model] = json.loads(verified.stdout)["models"]
     checks = {check["id"]: check["status"] for check in model["checks"]}
