@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tfbridge.cli.app import app
-from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.cli.output import (
+    JsonOption,
+    QuietOption,
+    console,
+    error_object,
+    info,
+    print_json,
+)
 from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
@@ -107,7 +114,7 @@ def _refusal_json(refused: ConversionRefused) -> dict[str, object]:
         "converted": False,
         "reasons": refused.reasons,
         "hint": refused.hint,
-        "error": {"message": refused.message, "hint": refused.hint, "exit_code": refused.exit_code},
+        "error": error_object(refused.message, refused.hint, refused.exit_code),
     }
 
 

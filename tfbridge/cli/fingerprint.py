@@ -9,7 +9,14 @@ import typer
 
 from tfbridge.cli.app import app
 from tfbridge.cli.completion import complete_profiles
-from tfbridge.cli.output import JsonOption, QuietOption, console, info, print_json
+from tfbridge.cli.output import (
+    JsonOption,
+    QuietOption,
+    console,
+    error_object,
+    info,
+    print_json,
+)
 from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
@@ -91,11 +98,7 @@ def fingerprint(
             "models": [_as_json(o) for o in outcomes],
         }
         if failure is not None:
-            document["error"] = {
-                "message": failure.message,
-                "hint": failure.hint,
-                "exit_code": failure.exit_code,
-            }
+            document["error"] = error_object(failure.message, failure.hint, failure.exit_code)
         print_json(document)
     else:
         _render(outcomes)

@@ -66,10 +66,15 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+def error_object(message: str, hint: str, exit_code: int) -> dict[str, object]:
+    """The `"error"` member of a failed command's JSON object."""
+    return {"message": message, "hint": hint, "exit_code": exit_code}
+
+
 def print_error_json(message: str, hint: str, exit_code: int) -> None:
     """The JSON object of a failed command: `{"schema": 1, "error": {message, hint, exit_code}}`."""
     if not _json_printed:  # exactly one object on stdout, even when a late step fails
-        print_json({"error": {"message": message, "hint": hint, "exit_code": exit_code}})
+        print_json({"error": error_object(message, hint, exit_code)})
 
 
 def info(message: str, quiet: bool = False) -> None:

@@ -22,6 +22,8 @@ ArgumentKind = Literal[
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 # Keras 3 writes a tensor passed in a call as {"class_name": "__keras_tensor__", ...}.
 KERAS_TENSOR = "__keras_tensor__"
+# Keras 2 writes class_name "Lambda"; Keras 3 stores the function as {"class_name": "__lambda__"}.
+LAMBDA_CLASSES = ("Lambda", "__lambda__")
 # Layer-config keys holding another serialized layer (wrappers, RNNs), or a list of them.
 NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell")
 NESTED_LAYER_LIST_KEYS = ("cells",)

@@ -13,6 +13,7 @@ from tfbridge.keras29.graph import (
     structure_problems,
     weight_size_problems,
 )
+from tfbridge.keras29.walker import LAMBDA_CLASSES
 from tfbridge.verify.contract_check import check_contract, model_signature
 from tfbridge.verify.findings import (
     CHECK_IDS,
@@ -33,8 +34,6 @@ from tfbridge.verify.training_config import TrainingConfigEmulator
 NEVER_STAGES = ("file", "model", "weights")
 UNSAFE_TO_LOAD = "its structure is broken: TF 2.9 may never return from loading it"
 STATIC_ERROR_CHECK = "static.error"
-# Keras 2 writes class_name "Lambda"; Keras 3 stores the function as {"class_name": "__lambda__"}.
-LAMBDA_CLASSES = ("Lambda", "__lambda__")
 
 FILE_FINDINGS: dict[str, tuple[str, str]] = {
     "keras_zip": (
