@@ -1,8 +1,12 @@
-"""The Python API: `tfbridge.verify(path)` returns the same result objects the CLI renders."""
+"""The Python API: `tfbridge.verify_model(path)` returns the same result objects the CLI renders."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import tfbridge
 from tfbridge.verify import ModelReport, verify_paths
@@ -10,11 +14,11 @@ from tfbridge.verify import ModelReport, verify_paths
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def test_tfbridge_verify_is_callable_before_and_after_the_package_is_imported() -> None:
-    report = tfbridge.verify(EXAMPLES / "mnist_dense.h5", runtime=False)
+def test_verify_model_reports_pass_and_fail() -> None:
+    report = tfbridge.verify_model(EXAMPLES / "mnist_dense.h5", runtime=False)
     assert isinstance(report, ModelReport) and report.verdict == "pass"
     assert report.static_load == "compile" and report.keras_version == "2.9.0"
-    again = tfbridge.verify(EXAMPLES / "keras3_model.h5", runtime=False)
+    again = tfbridge.verify_model(EXAMPLES / "keras3_model.h5", runtime=False)
     assert again.verdict == "fail" and again.static_load == "never"
 
 
@@ -22,3 +26,39 @@ def test_no_runtime_says_why_it_was_skipped() -> None:
     report = verify_paths([EXAMPLES / "mnist_dense.h5"], runtime=False)
     skipped = [c for c in report.models[0].checks if c.id == "runtime"]
     assert skipped and skipped[0].status == "skip" and "--no-runtime" in skipped[0].message
+
+
+def test_every_public_name_resolves_to_its_domain_object() -> None:
+    from tfbridge.convert import ConversionReport, convert
+    from tfbridge.sync import sync
+    from tfbridge.verify import VerifyReport, verify_model
+
+    assert tfbridge.verify_model is verify_model and tfbridge.VerifyReport is VerifyReport
+    assert tfbridge.convert_model is convert and tfbridge.ConversionReport is ConversionReport
+    assert tfbridge.sync_slots is sync
+    assert all(getattr(tfbridge, name) is not None for name in tfbridge.__all__)
+    assert set(tfbridge.__all__) <= set(dir(tfbridge))
+    assert set(tfbridge.__all__) == {"__version__", *tfbridge._LAZY}
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        _ = tfbridge.no_such_thing  # type: ignore[attr-defined]
+
+
+def test_the_verify_package_is_a_plain_module() -> None:
+    import types
+
+    import tfbridge.verify
+
+    assert type(tfbridge.verify) is types.ModuleType
+    assert not callable(tfbridge.verify)
+
+
+def test_import_tfbridge_pulls_in_no_heavy_module() -> None:
+    probe = (
+        "import sys, tfbridge; tfbridge.__version__; dir(tfbridge); "
+        "print(sorted({'h5py', 'numpy', 'tensorflow', 'rich'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.verify.conftest import FIXTURES, MODELS
-from tfbridge.verify import static_check, verify, verify_paths
+from tfbridge.verify import static_check, verify_model, verify_paths
 
 MIXED = FIXTURES / "mixed_precision"
 MIXED_LABELS: dict[str, dict[str, Any]] = json.loads((MIXED / "labels.json").read_text())[
@@ -122,13 +122,13 @@ def poisoned_copy(source: Path, target: Path, layer_index: int) -> str:
 def test_a_model_predicting_nan_fails_naming_the_layer(exam_python: Path, tmp_path: Path) -> None:
     source = MODELS / "keras-2.9" / "cnn_classifier.h5"
     layer = poisoned_copy(source, tmp_path / "nan.h5", layer_index=-1)
-    report = verify(tmp_path / "nan.h5", exam_python=exam_python)
+    report = verify_model(tmp_path / "nan.h5", exam_python=exam_python)
     assert report.static_load == report.runtime_load == "compile"
     predict = [c for c in report.checks if c.id == "runtime.predict"]
     assert report.verdict == "fail" and predict and predict[0].status == "fail"
     assert "predicts NaN or Inf" in predict[0].message
     assert f"layer '{layer}'" in predict[0].message
-    healthy = verify(source, exam_python=exam_python)
+    healthy = verify_model(source, exam_python=exam_python)
     assert not any(c.id == "runtime.predict" for c in healthy.checks)
 
 

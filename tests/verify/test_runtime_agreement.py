@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.verify.conftest import MODELS, fixture_labels
-from tfbridge.verify import VerifyReport, verify, verify_paths
+from tfbridge.verify import VerifyReport, verify_model, verify_paths
 
 pytestmark = pytest.mark.runtime
 LABELS = fixture_labels()
@@ -36,7 +36,7 @@ def test_runtime_outcome_equals_label_and_static_prediction(runtime_report: Veri
 
 
 def test_lambda_model_is_not_loaded_without_trust(exam_python: Path) -> None:
-    report = verify(MODELS / "keras-2.9" / "timeseries_lambda.h5", exam_python=exam_python)
+    report = verify_model(MODELS / "keras-2.9" / "timeseries_lambda.h5", exam_python=exam_python)
     load = [c for c in report.checks if c.id == "runtime.load"]
     assert load and load[0].status == "skip" and "--trust" in load[0].hint
     assert report.runtime_load is None
@@ -44,7 +44,7 @@ def test_lambda_model_is_not_loaded_without_trust(exam_python: Path) -> None:
 
 def test_parity_against_a_reference_interpreter(exam_python: Path) -> None:
     # The exam runtime as its own reference: identical probes must give identical outputs.
-    report = verify(
+    report = verify_model(
         MODELS / "keras-2.9" / "cnn_classifier.h5",
         exam_python=exam_python,
         reference_python=exam_python,

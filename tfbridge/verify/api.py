@@ -1,4 +1,4 @@
-"""The Python API of verification: `verify(path)` and `verify_paths(paths)`."""
+"""The Python API of verification: `verify_model(path)` and `verify_paths(paths)`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tfbridge.verify.static import static_check
 EXAM_PROFILE = "exam"
 
 
-def verify(
+def verify_model(
     path: Path,
     *,
     contract: Contract | None = None,
@@ -132,7 +132,7 @@ __all__ = [
     "Check",
     "ModelReport",
     "VerifyReport",
-    "verify",
+    "verify_model",
     "verify_models",
     "verify_paths",
 ]
