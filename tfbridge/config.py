@@ -11,8 +11,12 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
+import msgspec
+from msgspec import Meta
+
+from tfbridge import records
 from tfbridge.contract import Contract, Shape
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import require_regular_file, write_text_atomic
@@ -30,10 +34,53 @@ INIT_HINT = "run `tfbridge sync --init` to write a commented example"
 
 _SLOT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _SSH_DEST = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:\[\]]+|\[[^\]]+\]):(?P<path>.*)$")
-_TARGET_KEYS = frozenset({"dest", "port", "python"})
-_SLOT_KEYS = frozenset(
-    {"model", "remote_dir", "remote_name", "input_shape", "output_shape", "output_activation"}
-)
+_SHAPE_PROBLEM = "must list the sizes without the batch dimension, e.g. [28, 28]"
+# What each key must be, in the words a refusal uses (msgspec's own words otherwise).
+_PROBLEMS = {
+    "target": 'must be a table: [target] with dest = "user@host:path"',
+    "slots": "must be a table of [slots.NAME] sections",
+    "slot": 'must be a table with at least `model = "path/to/model.h5"`',
+    "dest": 'is required: "user@host:path" or a local directory',
+    "port": "must be a port number between 1 and 65535",
+    "python": "must be the exam interpreter's path, as a string",
+    "model": "must be the path of a .h5 file",
+    "remote_dir": "must be a directory path (a string)",
+    "remote_name": "must be a plain file name ending in .h5",
+    "input_shape": _SHAPE_PROBLEM,
+    "output_shape": _SHAPE_PROBLEM,
+    "output_activation": 'must be a name such as "softmax"',
+}
+NotBlank = Annotated[str, Meta(pattern=r"\S")]
+ShapeList = Annotated[list[Any], Meta(min_length=1)]
+
+
+class TargetTable(records.Record, frozen=True):
+    """`[target]` as written: checked for types here, for meaning by `_target`."""
+
+    dest: NotBlank
+    port: Annotated[int, Meta(ge=1, le=65535)] | None = None
+    python: NotBlank | None = None
+
+
+class SlotTable(records.Record, frozen=True):
+    """One `[slots.NAME]` as written."""
+
+    model: Annotated[str, Meta(pattern=r"\.h5\Z")]
+    remote_dir: str | None = None  # default: the slot's name
+    remote_name: Annotated[str, Meta(pattern=r"\A(?:[^/\\]*\.h5)?\Z")] = ""
+    input_shape: ShapeList | None = None
+    output_shape: ShapeList | None = None
+    output_activation: NotBlank | None = None
+
+
+class ConfigTable(records.Record, frozen=True):
+    """The whole file; each table in it is read on its own, so a refusal can name it."""
+
+    target: dict[str, Any] | None = None
+    slots: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+TableT = TypeVar("TableT", bound=records.Record)
 
 
 @dataclass(frozen=True)
@@ -135,13 +182,15 @@ def load_config(start: Path | None = None) -> ProjectConfig:
 
 
 def parse_config(data: Mapping[str, Any], *, source: Path, root: Path) -> ProjectConfig:
-    _reject_unknown(data, {"target", "slots"}, source, "")
     _reject_nul(data, source, "")
-    target = _parse_target(data.get("target"), source, root)
-    slots_table = data.get("slots", {})
-    if not isinstance(slots_table, Mapping):
-        raise _bad(source, "slots", "must be a table of [slots.NAME] sections")
-    slots = {name: _parse_slot(name, table, source, root) for name, table in slots_table.items()}
+    tables = _table(data, ConfigTable, source, "")
+    target = None
+    if tables.target is not None:
+        target = _target(_table(tables.target, TargetTable, source, "target"), source, root)
+    slots = {
+        name: _slot(name, _table(table, SlotTable, source, f"slots.{name}"), source, root)
+        for name, table in tables.slots.items()
+    }
     _reject_shared_dirs(slots, source)
     return ProjectConfig(root=root, source=source, target=target, slots=slots)
 
@@ -208,71 +257,53 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _parse_target(table: Any, source: Path, root: Path) -> Target | None:
-    if table is None:
-        return None
-    if not isinstance(table, Mapping):
-        raise _bad(source, "target", 'must be a table: [target] with dest = "user@host:path"')
-    _reject_unknown(table, _TARGET_KEYS, source, "target")
-    dest = table.get("dest")
-    if not isinstance(dest, str) or not dest.strip():
-        raise _bad(source, "target.dest", 'is required: "user@host:path" or a local directory')
-    user, host, path = parse_dest(dest.strip())
-    port = table.get("port")
-    if port is not None and (
-        not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536
-    ):
-        raise _bad(source, "target.port", "must be a port number between 1 and 65535")
-    python = table.get("python")
-    if python is not None and (not isinstance(python, str) or not python.strip()):
-        raise _bad(source, "target.python", "must be the exam interpreter's path, as a string")
+def _table(value: Any, table: type[TableT], source: Path, key: str) -> TableT:
+    """`value` as `table`, or one line naming the file and the key (`key`: where `value` sits)."""
+    found = records.convert(value, table)
+    if not isinstance(found, records.Invalid):
+        return found
+    full_key = ".".join(part for part in (key, found.key) if part)
+    if found.unknown:
+        raise _bad(source, full_key, f"is not a known key (known: {records.known_keys(table)})")
+    # Only a slot's own table can be the wrong type as a whole: the others are keys of a table.
+    subject = found.key.rsplit(".", 1)[-1] if found.key else "slot"
+    raise _bad(source, full_key, _PROBLEMS.get(subject, found.problem))
+
+
+def _target(table: TargetTable, source: Path, root: Path) -> Target:
+    user, host, path = parse_dest(table.dest.strip())
     if host is None:
         path = str(_local_path(path, root, source, "target.dest").resolve())
-        if port is not None:
+        if table.port is not None:
             raise _bad(source, "target.port", "applies only to an SSH dest (user@host:path)")
-    return Target(path=path, host=host, user=user, port=port, python=python)
+    return Target(path=path, host=host, user=user, port=table.port, python=table.python)
 
 
-def _parse_slot(name: str, table: Any, source: Path, root: Path) -> Slot:
+def _slot(name: str, table: SlotTable, source: Path, root: Path) -> Slot:
     key = f"slots.{name}"
     if not _SLOT_NAME.match(name):
         raise _bad(source, key, "slot names use letters, digits, '_', '-', '.' and no leading '.'")
-    if not isinstance(table, Mapping):
-        raise _bad(source, key, 'must be a table with at least `model = "path/to/model.h5"`')
-    _reject_unknown(table, _SLOT_KEYS, source, key)
-    model = table.get("model")
-    if not isinstance(model, str) or not model.endswith(".h5"):
-        raise _bad(source, f"{key}.model", "must be the path of a .h5 file")
-    remote_dir = table.get("remote_dir", name)
-    if not isinstance(remote_dir, str):
-        raise _bad(source, f"{key}.remote_dir", "must be a directory path (a string)")
+    remote_dir = name if table.remote_dir is None else table.remote_dir
     problem = check_relative_dir(remote_dir)
     if problem:
         raise _bad(source, f"{key}.remote_dir", problem)
-    remote_name = table.get("remote_name", "")
-    if not isinstance(remote_name, str) or (
-        remote_name and (not remote_name.endswith(".h5") or re.search(r"[/\\]", remote_name))
-    ):
-        raise _bad(source, f"{key}.remote_name", "must be a plain file name ending in .h5")
     contract = Contract(
-        input_shape=_parse_shape(table.get("input_shape"), source, f"{key}.input_shape"),
-        output_shape=_parse_shape(table.get("output_shape"), source, f"{key}.output_shape"),
-        output_activation=_parse_activation(table.get("output_activation"), source, key),
+        input_shape=_shape(table.input_shape, source, f"{key}.input_shape"),
+        output_shape=_shape(table.output_shape, source, f"{key}.output_shape"),
+        output_activation=table.output_activation and table.output_activation.strip(),
     )
     return Slot(
         name=name,
-        model=_local_path(model, root, source, f"{key}.model").absolute(),
+        model=_local_path(table.model, root, source, f"{key}.model").absolute(),
         remote_dir=str(PurePosixPath(remote_dir)),
         contract=contract,
-        remote_name=remote_name,
+        remote_name=table.remote_name,
     )
 
 
-def _parse_shape(value: Any, source: Path, key: str) -> Shape | None:
+def _shape(value: list[Any] | None, source: Path, key: str) -> Shape | None:
     if value is None:
         return None
-    if not isinstance(value, list) or not value:
-        raise _bad(source, key, "must list the sizes without the batch dimension, e.g. [28, 28]")
     dims: list[int | None] = []
     for dim in value:
         if (isinstance(dim, str) and dim.lower() == "none") or dim == -1:
@@ -282,23 +313,6 @@ def _parse_shape(value: Any, source: Path, key: str) -> Shape | None:
         else:
             raise _bad(source, key, f'has {dim!r}: use positive integers, or "None" for any size')
     return tuple(dims)
-
-
-def _parse_activation(value: Any, source: Path, key: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _bad(source, f"{key}.output_activation", 'must be a name such as "softmax"')
-    return value.strip()
-
-
-def _reject_unknown(
-    table: Mapping[str, Any], allowed: frozenset[str] | set[str], source: Path, prefix: str
-) -> None:
-    for key in table:
-        if key not in allowed:
-            where = f"{prefix}.{key}" if prefix else key
-            raise _bad(source, where, f"is not a known key (known: {', '.join(sorted(allowed))})")
 
 
 def _reject_nul(value: Any, source: Path, key: str) -> None:
