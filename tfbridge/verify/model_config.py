@@ -1,8 +1,9 @@
 """Emulate Keras 2.9's `model_from_config` on a saved `model_config`, against the knowledge file.
 
-Walks the config as `keras.layers.deserialize` does (Sequential, Functional, wrappers, RNN cells,
-nested initializers/regularizers/constraints/activations/dtype policies) and records every place
-where the real 2.9 constructor would raise. Never imports TensorFlow, never runs model code.
+The walk (keras29.walk) goes through the config as `keras.layers.deserialize` does (Sequential,
+Functional, wrappers, RNN cells, nested initializers/regularizers/constraints/activations/dtype
+policies); this visitor records every place where the real 2.9 constructor would raise. Never
+imports TensorFlow, never runs model code.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections import Counter
 from typing import Any
 
 from tfbridge.keras29.lambdas import bytecode_problem
-from tfbridge.keras29.walker import SERIALIZATION_KEYS, argument_kind, nested_layers
+from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
+from tfbridge.keras29.walker import MODEL_CLASSES, SERIALIZATION_KEYS
 from tfbridge.verify.findings import (
     FIX_COMPILE,
     FIX_CONVERT,
@@ -25,48 +27,79 @@ from tfbridge.verify.knowledge import Category, Knowledge, Known
 from tfbridge.verify.lambda_code import inspect_lambda
 
 FUNCTIONAL_KEYS = ("name", "layers", "input_layers", "output_layers")
-CONTAINER_QUALNAMES = ("keras.engine.functional.Functional", "keras.engine.training.Model")
 VOCABULARY_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup")
 FIX_LAMBDA = "replace the Lambda with built-in layers, or retrain with Python 3.8"
 
 
-class ModelConfigEmulator:
+class ModelConfigEmulator(Visitor):
+    """The walk's reporting visitor over a `model_config`: records where Keras 2.9 would fail
+    and hands every object back unchanged."""
+
     def __init__(self, knowledge: Knowledge, writer: Writer, problems: Problems) -> None:
         self.knowledge = knowledge
         self.writer = writer
         self.problems = problems
-        self.layer_count = 0
-        self.lambda_count = 0
 
-    def model(self, model_config: Any) -> None:
-        if not isinstance(model_config, dict) or "class_name" not in model_config:
-            text = (
-                f"the `model_config` attribute holds {_json_kind(model_config)}, not a Keras "
-                "model config"
-            )
-            self._fail("model", "", text, FIX_SAVE_H5)
-            return
-        self.layer(model_config, "model")
+    def not_a_model(self, value: Any, place: Place) -> Any:
+        text = f"the `model_config` attribute holds {_json_kind(value)}, not a Keras model config"
+        self._fail("model", "", text, FIX_SAVE_H5)
+        return value
 
-    def layer(self, entry: Any, parent: str) -> None:
-        if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
-            self._fail("model", parent, "a layer entry lacks `class_name`/`config`", FIX_CONVERT)
-            return
-        self.layer_count += 1
-        class_name = str(entry["class_name"])
+    def malformed_layer(self, value: Any, place: Place) -> Any:
+        self._fail("model", place.where, "a layer entry lacks `class_name`/`config`", FIX_CONVERT)
+        return value
+
+    def too_deep(self, value: Any, place: Place) -> Any:
+        text = (
+            f"nested more than {MAX_WALK_DEPTH} levels deep: no Keras model is, and Keras 2.9 "
+            "would exhaust its stack"
+        )
+        self._fail("model", place.where, text, FIX_SAVE_H5)
+        return value
+
+    def layer(self, entry: dict[str, Any], place: Place) -> Any:
         config = entry["config"]
-        name = config.get("name", entry.get("name", "?")) if isinstance(config, dict) else "?"
-        where = f"layer '{name}' ({class_name})"
         self._note_keras3_entry(entry)
-        known = self.knowledge.resolve("layer", class_name)
+        known = self.knowledge.resolve("layer", place.class_name)
         if known is None:
-            self._unknown_layer_class(entry, class_name, where)
-        elif class_name == "Sequential":
-            self._sequential(config, where)
-        elif known.qualname in CONTAINER_QUALNAMES:
-            self._functional(config, where)
-        else:
-            self._plain_layer(known, config, where)
+            self._unknown_layer_class(entry, place.class_name, place.where)
+            return Leaf(entry)
+        if place.class_name == "Sequential":
+            return self._sequential(entry, config, place.where)
+        if place.class_name in MODEL_CLASSES:
+            return self._functional(entry, config, place.where)
+        if not isinstance(config, dict):
+            self._fail("model", place.where, "its config is not a dict", FIX_CONVERT)
+            return Leaf(entry)
+        self._arguments(known, config, place.where, "model")
+        return entry
+
+    def layer_done(self, entry: Any, place: Place) -> Any:
+        known = self.knowledge.resolve("layer", place.class_name)
+        config = entry.get("config") if isinstance(entry, dict) else None
+        if known is not None and isinstance(config, dict) and place.class_name not in MODEL_CLASSES:
+            self._plain_layer_state(known, config, place.where)
+        return entry
+
+    def inbound_nodes(self, nodes: Any, place: Place) -> Any:
+        where = place.parent.where if place.parent else place.where
+        if not isinstance(nodes, list):
+            self._fail("model", where, "a layer entry lacks `inbound_nodes`", FIX_CONVERT)
+            return nodes
+        if any(isinstance(node, dict) or not isinstance(node, list) for node in nodes):
+            text = (
+                f"its layers' `inbound_nodes` are dicts ({self.writer.label} format); "
+                "Keras 2.9 expects [layer, node, tensor] lists"
+            )
+            self._fail("model", where, text, FIX_CONVERT)
+        return nodes
+
+    def argument(self, value: Any, place: Place) -> Any:
+        if place.category == "dtype_policy" and not isinstance(value, dict):
+            return value  # a plain dtype string
+        if place.category is not None and place.parent is not None:
+            self.reference(place.category, value, place.parent.where, "model", place.key)
+        return value
 
     def _unknown_layer_class(self, entry: dict[str, Any], class_name: str, where: str) -> None:
         module = str(entry.get("module") or "")
@@ -86,7 +119,7 @@ class ModelConfigEmulator:
             )
             self._fail("model", where, text, FIX_CUSTOM)
 
-    def _sequential(self, config: Any, where: str) -> None:
+    def _sequential(self, entry: dict[str, Any], config: Any, where: str) -> Any:
         layers = (
             config
             if isinstance(config, list)
@@ -94,27 +127,23 @@ class ModelConfigEmulator:
         )
         if not isinstance(layers, list):
             self._fail("model", where, "Sequential config has no `layers` list", FIX_CONVERT)
-            return
+            return Leaf(entry)
         self._unique_names(layers, where)
-        for layer in layers:
-            self.layer(layer, where)
+        return entry
 
-    def _functional(self, config: Any, where: str) -> None:
+    def _functional(self, entry: dict[str, Any], config: Any, where: str) -> Any:
         if not isinstance(config, dict) or not all(key in config for key in FUNCTIONAL_KEYS):
             text = (
                 "a subclassed model's config: Keras 2.9 would call the Model constructor "
                 "with it and fail"
             )
             self._fail("model", where, text, "save a Sequential or Functional model instead")
-            return
+            return Leaf(entry)
         if not isinstance(config["layers"], list):
             self._fail("model", where, "its `layers` is not a list", FIX_CONVERT)
-            return
+            return Leaf(entry)
         self._unique_names(config["layers"], where)
-        for layer in config["layers"]:
-            self.layer(layer, where)
-            if isinstance(layer, dict):
-                self._inbound_nodes(layer.get("inbound_nodes"), where)
+        return entry
 
     def _unique_names(self, layers: list[Any], where: str) -> None:
         """Keras 2.9 builds the model's graph only when every layer name in it is unique."""
@@ -133,26 +162,8 @@ class ModelConfigEmulator:
                 )
                 self._fail("model", where, text, FIX_SAVE_H5)
 
-    def _inbound_nodes(self, nodes: Any, where: str) -> None:
-        if not isinstance(nodes, list):
-            self._fail("model", where, "a layer entry lacks `inbound_nodes`", FIX_CONVERT)
-            return
-        for node in nodes:
-            if isinstance(node, dict) or not isinstance(node, list):
-                text = (
-                    f"its layers' `inbound_nodes` are dicts ({self.writer.label} format); "
-                    "Keras 2.9 expects [layer, node, tensor] lists"
-                )
-                self._fail("model", where, text, FIX_CONVERT)
-                return
-
-    def _plain_layer(self, known: Known, config: Any, where: str) -> None:
-        if not isinstance(config, dict):
-            self._fail("model", where, "its config is not a dict", FIX_CONVERT)
-            return
-        self._arguments(known, config, where, "model")
-        for key, value in config.items():
-            self._nested(key, value, where)
+    def _plain_layer_state(self, known: Known, config: dict[str, Any], where: str) -> None:
+        """What Keras 2.9 runs or restores once the layer and all inside it are built."""
         if known.name in ("Lambda",):
             self._lambda(config, where)
         if config.get("stateful") is True:
@@ -188,16 +199,6 @@ class ModelConfigEmulator:
         for argument in sorted(known.required - set(config)):
             self._fail(stage, where, f"required argument `{argument}` is missing", _fix(stage))
 
-    def _nested(self, key: str, value: Any, where: str) -> None:
-        kind = argument_kind(key)
-        if kind in ("layer", "layers"):
-            for item in nested_layers(key, value):
-                self.layer(item, where)
-        elif kind == "dtype_policy" and not isinstance(value, dict):
-            return  # a plain dtype string
-        elif kind is not None:
-            self.reference(kind, value, where, "model", key)  # type: ignore[arg-type]
-
     def reference(
         self, category: Category, value: Any, where: str, stage: Stage, key: str = ""
     ) -> Known | None:
@@ -228,7 +229,6 @@ class ModelConfigEmulator:
         return known
 
     def _lambda(self, config: dict[str, Any], where: str) -> None:
-        self.lambda_count += 1
         function = config.get("function")
         kind = config.get("function_type")
         if kind == "function":

@@ -13,6 +13,7 @@ from tfbridge.keras29.graph import (
     structure_problems,
     weight_size_problems,
 )
+from tfbridge.keras29.walk import Walk
 from tfbridge.keras29.walker import LAMBDA_CLASSES
 from tfbridge.verify.contract_check import check_contract, model_signature
 from tfbridge.verify.findings import (
@@ -171,9 +172,9 @@ def _emulate(saved: SavedFile, broken: list[StructureProblem]) -> list[Finding]:
     writer = Writer(saved.keras_version)
     problems = Problems()
     if "model_config" not in saved.bad_attributes:
-        ModelConfigEmulator(knowledge, writer, problems).model(saved.model_config)
+        Walk(ModelConfigEmulator(knowledge, writer, problems)).model(saved.model_config)
     if saved.training_config is not None:
-        TrainingConfigEmulator(knowledge, writer, problems).training_config(saved.training_config)
+        Walk(TrainingConfigEmulator(knowledge, writer, problems)).training(saved.training_config)
     findings = [*_attribute_findings(saved), *problems.findings()]
     if saved.training_config is None and "training_config" not in saved.bad_attributes:
         findings.append(
