@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tfbridge.config import load_config
 from tfbridge.errors import TfbridgeError
+from tfbridge.sync import ledger
+from tfbridge.train.runs import read_runs, runs_file
 
 
 @pytest.mark.parametrize(
@@ -47,3 +51,70 @@ def test_a_valid_config_reads_into_its_records(tmp_path: Path) -> None:
     assert (slot.remote_dir, slot.remote_name, slot.model) == ("q1", "", tmp_path / "m" / "q1.h5")
     assert slot.contract.input_shape == (28, None, None)
     assert slot.contract.output_activation == "softmax"
+
+
+def _entry(slot: str, verdict: str = "pass") -> ledger.LedgerEntry:
+    return ledger.LedgerEntry(
+        time="2026-12-02T10:00:00+00:00",
+        action="sync",
+        slot=slot,
+        local_path=f"/p/{slot}.h5",
+        remote_path=f"{slot}/{slot}.h5",
+        sha256="a" * 64,
+        verdict=verdict,
+        target="/exam",
+    )
+
+
+def test_the_ledger_reads_back_what_it_wrote(tmp_path: Path) -> None:
+    ledger.append(tmp_path, _entry("q1"))
+    ledger.append(tmp_path, _entry("q2", "fail"))
+    assert ledger.read(tmp_path) == [_entry("q1"), _entry("q2", "fail")]
+    first = (tmp_path / "ledger.jsonl").read_text().splitlines()[0]
+    assert list(json.loads(first)) == sorted(json.loads(first))  # keys sorted, as before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b'{"slot": "q9"}',  # keys missing
+        b'{"slot": 9}',
+        b"[1, 2]",
+        b"\xff\xfe not text",
+        b'{"time": "t", "acti',  # cut short
+        b"[" * 50_000,
+    ],
+)
+def test_a_damaged_ledger_line_is_unknown_never_a_pass(tmp_path: Path, damage: bytes) -> None:
+    ledger.append(tmp_path, _entry("q1"))
+    good = (tmp_path / "ledger.jsonl").read_bytes()
+    (tmp_path / "ledger.jsonl").write_bytes(good + damage + b"\n" + good)
+    assert ledger.read(tmp_path) == [_entry("q1"), _entry("q1")]
+
+
+def test_a_ledger_line_with_a_key_nobody_knows_or_a_wrong_type_is_skipped(tmp_path: Path) -> None:
+    valid = msgspec.to_builtins(_entry("q1"))
+    lines = [{**valid, "colour": "red"}, {**valid, "verdict": 1}, valid]
+    (tmp_path / "ledger.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert ledger.read(tmp_path) == [_entry("q1")]
+
+
+def test_a_run_record_with_an_unknown_key_names_the_line_and_key(tmp_path: Path) -> None:
+    valid = {
+        "started_at": "t",
+        "script": "/p/train.py",
+        "args": [],
+        "profile": "exam",
+        "python": "/py",
+        "device": "CPU",
+        "duration_seconds": 1,
+        "exit_code": 0,
+    }
+    runs_file(tmp_path).write_text(
+        json.dumps(valid) + "\n" + json.dumps({**valid, "models": [{"path": "m.h5"}]}) + "\n"
+    )
+    with pytest.raises(TfbridgeError, match=r"runs\.jsonl:2 is not a run record \(`models\[0\]"):
+        read_runs(tmp_path)
+    runs_file(tmp_path).write_text(json.dumps({**valid, "gpu": "M1"}) + "\n")
+    with pytest.raises(TfbridgeError, match=r"runs\.jsonl:1 .*`gpu` is not a known key"):
+        read_runs(tmp_path)

@@ -3,7 +3,6 @@ sets the rest aside with the reason, and the run log survives damage. Real speci
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -11,6 +10,7 @@ import socket
 import threading
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tfbridge.errors import TfbridgeError
@@ -131,7 +131,7 @@ def test_skipped_outputs_and_interruptions_are_kept_in_the_log(tmp_path: Path) -
 
 
 def test_a_record_from_before_skipped_and_interrupted_existed_still_reads(tmp_path: Path) -> None:
-    old = dataclasses.asdict(_record())
+    old = msgspec.to_builtins(_record())
     del old["skipped"], old["interrupted"]
     runs_file(tmp_path).write_text(json.dumps(old) + "\n")
     assert read_runs(tmp_path) == [_record()]

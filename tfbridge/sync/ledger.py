@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tfbridge import records
 from tfbridge.contract import Contract
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem, write_bytes_atomic
@@ -16,8 +17,7 @@ from tfbridge.files import regular_file_problem, write_bytes_atomic
 LEDGER_FILENAME = "ledger.jsonl"
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
+class LedgerEntry(records.Record, frozen=True):
     time: str
     action: str
     slot: str
@@ -46,27 +46,15 @@ def append(state_dir: Path, entry: LedgerEntry) -> None:
     except OSError as error:
         raise TfbridgeError(f"cannot create {state_dir}: {error.strerror}") from None
     path = state_dir / LEDGER_FILENAME
-    line = json.dumps(asdict(entry), sort_keys=True) + "\n"
-    write_bytes_atomic(path, _read_bytes(path) + line.encode())
+    write_bytes_atomic(path, _read_bytes(path) + records.encode_json_line(entry))
 
 
 def read(state_dir: Path) -> list[LedgerEntry]:
-    """All readable entries, oldest first; a damaged line is skipped, not fatal."""
-    entries = []
-    required = {f.name for f in fields(LedgerEntry) if f.default is MISSING}
-    for line in _read_bytes(state_dir / LEDGER_FILENAME).decode(errors="replace").splitlines():
-        try:
-            data = json.loads(line)
-            if not required <= set(data):
-                continue
-            entries.append(
-                LedgerEntry(
-                    **{f.name: str(data.get(f.name, f.default)) for f in fields(LedgerEntry)}
-                )
-            )
-        except (ValueError, TypeError, AttributeError):
-            continue
-    return entries
+    """All valid entries, oldest first. A damaged line is skipped, not fatal: its slot's state is
+    then unknown (the model is verified and compared again), never a pass."""
+    lines = _read_bytes(state_dir / LEDGER_FILENAME).splitlines()
+    decoded = (records.decode_json(line, LedgerEntry) for line in lines if line.strip())
+    return [entry for entry in decoded if isinstance(entry, LedgerEntry)]
 
 
 def _read_bytes(path: Path) -> bytes:

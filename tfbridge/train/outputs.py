@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfbridge import records
 from tfbridge.files import regular_file_problem
 from tfbridge.hashing import file_sha256
 
@@ -25,9 +26,8 @@ class FileState:
     sha256: str
 
 
-@dataclass(frozen=True)
-class SkippedOutput:
-    """A `*.h5` entry the run left that is not a readable regular file, and why."""
+class SkippedOutput(records.Record, frozen=True, kw_only=False):
+    """A `*.h5` entry the run left that is not a readable regular file, and why (positional)."""
 
     path: str
     reason: str

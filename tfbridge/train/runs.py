@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import signal
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
+from tfbridge import records
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem, write_bytes_atomic
 from tfbridge.paths import project_state_dir
@@ -16,9 +16,9 @@ from tfbridge.train.outputs import SkippedOutput
 RUNS_FILENAME = "runs.jsonl"
 
 
-@dataclass(frozen=True)
-class ModelOutcome:
-    """A model the run wrote, its fingerprint (None if it could not be taken) and its verdict."""
+class ModelOutcome(records.Record, frozen=True, kw_only=False):
+    """A model the run wrote, its fingerprint (None if it could not be taken) and its verdict.
+    Positional, like a row: `ModelOutcome(path, verdict, fingerprint, problem)`."""
 
     path: str
     verdict: str
@@ -26,8 +26,7 @@ class ModelOutcome:
     problem: str = ""
 
 
-@dataclass(frozen=True)
-class RunRecord:
+class RunRecord(records.Record, frozen=True):
     started_at: str
     script: str
     args: list[str]
@@ -36,8 +35,8 @@ class RunRecord:
     device: str
     duration_seconds: float
     exit_code: int  # negative: the script was killed by that signal (subprocess's convention)
-    models: list[ModelOutcome] = field(default_factory=list)
-    skipped: list[SkippedOutput] = field(default_factory=list)
+    models: list[ModelOutcome] = msgspec.field(default_factory=list)
+    skipped: list[SkippedOutput] = msgspec.field(default_factory=list)
     interrupted: bool = False  # Ctrl-C or SIGTERM stopped the run; its models were not checked
 
     @property
@@ -79,8 +78,7 @@ def append_run(record: RunRecord, state_dir: Path | None = None) -> Path:
     earlier = _read_bytes(path) if path.exists() or path.is_symlink() else b""
     if earlier and not earlier.endswith(b"\n"):
         earlier += b"\n"
-    line = json.dumps(dataclasses.asdict(record), sort_keys=True) + "\n"
-    write_bytes_atomic(path, earlier + line.encode("utf-8"))
+    write_bytes_atomic(path, earlier + records.encode_json_line(record))
     return path
 
 
@@ -118,15 +116,11 @@ def _damaged(path: Path, reason: str) -> TfbridgeError:
 
 
 def _parse_line(line: str, path: Path, number: int) -> RunRecord:
-    try:
-        data = json.loads(line)
-        if not isinstance(data, dict):
-            raise TypeError(f"a JSON {type(data).__name__}, not an object")
-        models = [ModelOutcome(**model) for model in data.pop("models", [])]
-        skipped = [SkippedOutput(**entry) for entry in data.pop("skipped", [])]
-        return RunRecord(**data, models=models, skipped=skipped)
-    except (ValueError, TypeError, RecursionError) as error:
+    record = records.decode_json(line, RunRecord)
+    if isinstance(record, records.Invalid):
+        where = f"`{record.key}` " if record.key else ""
         raise TfbridgeError(
-            f"{path}:{number} is not a run record ({str(error)[:200]})",
+            f"{path}:{number} is not a run record ({where}{record.problem[:200]})",
             "delete that line (the file is tfbridge's training log; every other line is kept)",
-        ) from None
+        )
+    return record

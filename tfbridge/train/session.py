@@ -9,10 +9,12 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
+
+from msgspec.structs import replace  # RunRecord is a msgspec record
 
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import kind_of
