@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tfbridge.hardware import detect
-from tfbridge.interpreters import find_interpreter
-from tfbridge.lock import check_lock, read_lock
-from tfbridge.profiles import load_profile
+from tfbridge.envs.hardware import detect
+from tfbridge.envs.interpreters import find_interpreter
+from tfbridge.envs.lock import check_lock, read_lock
+from tfbridge.envs.profiles import load_profile
 
 
 def timed(args: list[str], env: dict[str, str] | None = None) -> float:

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from tfbridge.envs.hardware import RawFacts, _linux_cpu_flags, classify, detect
 from tfbridge.errors import TfbridgeError
-from tfbridge.hardware import RawFacts, _linux_cpu_flags, classify, detect
 
 AVX = frozenset({"sse4_2", "avx", "avx2"})
 

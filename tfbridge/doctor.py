@@ -3,31 +3,29 @@ installed TensorFlow / tensorflow-metal pair, drift from the pins, and GPU visib
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
-from tfbridge.envs import EnvStatus, env_status
-from tfbridge.errors import TfbridgeError
-from tfbridge.hardware import Hardware, detect
-from tfbridge.lock.venv import check_lock
-from tfbridge.os_support import CPU_FALLBACK_HINT, gpu_plugin_need, os_verdict, refusal
-from tfbridge.pairing import check_metal_pair
-from tfbridge.profiles import Profile, default_profile_name, load_profile, profile_names
+from tfbridge.envs import (
+    CPU_FALLBACK_HINT,
+    EnvStatus,
+    Hardware,
+    Profile,
+    check_metal_pair,
+    default_profile_name,
+    detect,
+    env_status,
+    gpu_plugin_need,
+    load_profile,
+    os_verdict,
+    profile_names,
+    refusal,
+)
+from tfbridge.envs.lock.venv import check_lock
+from tfbridge.envs.probe import Device, installed_distributions
+from tfbridge.errors import EnvironmentFailure, TfbridgeError
 
 Level = Literal["ok", "info", "warn", "fail"]
-
-_VERSIONS_SCRIPT = """
-import json, sys
-try:
-    from importlib.metadata import distributions
-except ImportError:
-    from importlib_metadata import distributions
-names = {d.metadata["Name"]: d.version for d in distributions() if d.metadata["Name"]}
-print(json.dumps({name.lower(): version for name, version in names.items()}))
-"""
 
 
 @dataclass(frozen=True)
@@ -87,11 +85,22 @@ def _profile_findings(profile: Profile, hardware: Hardware, check_devices: bool)
     status = env_status(profile.name, hardware)
     findings.append(_env_finding(profile, status))
     if status.ready:
-        installed = installed_versions(status.python)
-        findings.extend(_drift_findings(profile, installed))
-        findings.extend(_pairing_findings(profile, installed))
-        if check_devices:
-            findings.append(_device_finding(profile, status.python, hardware))
+        findings.extend(_installed_findings(profile, status, hardware, check_devices))
+    return findings
+
+
+def _installed_findings(
+    profile: Profile, status: EnvStatus, hardware: Hardware, check_devices: bool
+) -> list[Finding]:
+    """What is installed in a ready environment (and the devices TensorFlow sees): one probe."""
+    try:
+        report = installed_distributions(status.python, with_devices=check_devices)
+    except EnvironmentFailure as error:
+        return [Finding(f"env {profile.name}", "fail", error.message, error.hint)]
+    installed = report.distributions or {}
+    findings = [*_drift_findings(profile, installed), *_pairing_findings(profile, installed)]
+    if check_devices:
+        findings.append(_device_finding(profile, report.devices or [], hardware))
     return findings
 
 
@@ -135,22 +144,6 @@ def _env_finding(profile: Profile, status: EnvStatus) -> Finding:
     )
 
 
-def installed_versions(python: Path) -> dict[str, str]:
-    """Distribution name (lower case) -> version installed in the environment of `python`."""
-    try:
-        done = subprocess.run(
-            [str(python), "-c", _VERSIONS_SCRIPT],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        versions = json.loads(done.stdout)
-    except (OSError, subprocess.TimeoutExpired, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in versions.items()}
-
-
 def _drift_findings(profile: Profile, installed: dict[str, str]) -> list[Finding]:
     drift = [
         f"{name} {installed.get(name, 'missing')} (pinned {wanted})"
@@ -186,10 +179,7 @@ def _pairing_findings(profile: Profile, installed: dict[str, str]) -> list[Findi
     ]
 
 
-def _device_finding(profile: Profile, python: Path, hardware: Hardware) -> Finding:
-    from tfbridge.runtime import list_devices
-
-    devices = list_devices(python)
+def _device_finding(profile: Profile, devices: list[Device], hardware: Hardware) -> Finding:
     names = ", ".join(d.device_type for d in devices) or "none"
     has_gpu = any(d.device_type == "GPU" for d in devices)
     if profile.gpu_required and not has_gpu:

@@ -8,9 +8,9 @@ import pytest
 from conda_lock.lockfile import write_conda_lock_file
 from conda_lock.lockfile.v2prelim.models import LockedDependency, Lockfile, LockMeta
 
-import tfbridge.lock.conda as conda
+import tfbridge.envs.lock.conda as conda
+from tfbridge.envs.profiles import load_profile
 from tfbridge.errors import TfbridgeError
-from tfbridge.profiles import load_profile
 
 
 def _lockfile_for(platforms: Sequence[str]) -> Lockfile:

@@ -6,9 +6,9 @@ import pytest
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import parse_wheel_filename
 
+from tfbridge.envs.lock import check_lock, read_lock, write_venv_lock
+from tfbridge.envs.profiles import load_profile, profile_names
 from tfbridge.errors import EXIT_USAGE, TfbridgeError
-from tfbridge.lock import check_lock, read_lock, write_venv_lock
-from tfbridge.profiles import load_profile, profile_names
 
 PAIRS = [(name, platform) for name in profile_names() for platform in load_profile(name).platforms]
 

@@ -2,8 +2,8 @@
 every native file read with the real readers, compared with the committed facts; and this OS
 compared with them before anything is installed.
 
-The only seam replaced is `tfbridge.hardware.read_facts`, the one function that says which machine
-and OS version this is, to play Macs this Linux machine is not.
+The only seam replaced is `tfbridge.envs.hardware.read_facts`, the one function that says which
+machine and OS version this is, to play Macs this Linux machine is not.
 """
 
 from __future__ import annotations
@@ -20,25 +20,25 @@ from pathlib import Path
 
 import pytest
 
-import tfbridge.hardware
+import tfbridge.envs.hardware
 from tests.conftest import REPO, run_tfbridge
 from tfbridge.doctor import diagnose
 from tfbridge.envs import setup_profile
-from tfbridge.errors import EXIT_ENVIRONMENT, EnvironmentFailure, TfbridgeError
-from tfbridge.hardware import RawFacts, read_facts
-from tfbridge.lock.binaries import Slice, read_native_file
-from tfbridge.lock.dialect import dialect_problem, exam_dialect
-from tfbridge.lock.facts import facts_path
-from tfbridge.lock.facts import read_facts as read_platform_facts
-from tfbridge.lock.inspect import (
+from tfbridge.envs.hardware import RawFacts, read_facts
+from tfbridge.envs.lock.binaries import Slice, read_native_file
+from tfbridge.envs.lock.dialect import dialect_problem, exam_dialect
+from tfbridge.envs.lock.facts import facts_path
+from tfbridge.envs.lock.facts import read_facts as read_platform_facts
+from tfbridge.envs.lock.inspect import (
     facts_of_install,
     generate_facts,
     install_for_platform,
     without_sdist_only_packages,
 )
-from tfbridge.lock.venv import lock_path, read_lock
-from tfbridge.os_support import CPU_FALLBACK_HINT, gpu_plugin_need
-from tfbridge.profiles import load_profile, profile_names
+from tfbridge.envs.lock.venv import lock_path, read_lock
+from tfbridge.envs.os_support import CPU_FALLBACK_HINT, gpu_plugin_need
+from tfbridge.envs.profiles import load_profile, profile_names
+from tfbridge.errors import EXIT_ENVIRONMENT, EnvironmentFailure, TfbridgeError
 
 PAIRS = [(name, platform) for name in profile_names() for platform in load_profile(name).platforms]
 METAL = load_profile("metal")
@@ -50,7 +50,7 @@ Play = Callable[[RawFacts], None]
 @pytest.fixture
 def play(monkeypatch: pytest.MonkeyPatch) -> Play:
     """Make this process believe it runs on the machine the given raw facts describe."""
-    return lambda facts: monkeypatch.setattr(tfbridge.hardware, "read_facts", lambda: facts)
+    return lambda facts: monkeypatch.setattr(tfbridge.envs.hardware, "read_facts", lambda: facts)
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from tfbridge.envs.hardware import RawFacts, classify
+from tfbridge.envs.profiles import default_profile_name, load_profile, profile_names
 from tfbridge.errors import TfbridgeError
-from tfbridge.hardware import RawFacts, classify
-from tfbridge.profiles import default_profile_name, load_profile, profile_names
 
 APPLE_SILICON = classify(RawFacts("darwin", "arm64"))
 ROSETTA = classify(RawFacts("darwin", "x86_64", True, frozenset({"sse4_2"})))

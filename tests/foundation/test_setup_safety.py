@@ -19,9 +19,9 @@ import pytest
 import tomllib
 
 from tests.conftest import REPO, assert_one_line_error, run_tfbridge
-from tfbridge.hardware import detect
-from tfbridge.lock import integrity
-from tfbridge.prefixes import REGISTRY
+from tfbridge.envs.hardware import detect
+from tfbridge.envs.lock import integrity
+from tfbridge.envs.prefixes import REGISTRY
 
 ABSL_SHA256 = "0d3fe606adfa4f7db64792dd4c7aee4ee0c38ab75dfd353b7a83ed3e957fcb47"
 WRONG_SHA256 = "0" * 64

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tfbridge.pairing import PAIRING_FILE, check_metal_pair, metal_for, pairing_table
+from tfbridge.envs.pairing import PAIRING_FILE, check_metal_pair, metal_for, pairing_table
 
 REPO = Path(__file__).resolve().parents[2]
 SAVED_PYPI_DESCRIPTION = Path(__file__).parent / "data" / "tensorflow_metal_pypi_description.md"

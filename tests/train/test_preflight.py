@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import tfbridge.runtime
-from tfbridge.hardware import RawFacts, classify, detect
-from tfbridge.profiles import load_profile
+from tfbridge.envs.hardware import RawFacts, classify, detect
+from tfbridge.envs.profiles import load_profile
 from tfbridge.runtime import Device
 from tfbridge.train.preflight import (
     check_training_env,

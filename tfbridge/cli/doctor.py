@@ -11,7 +11,7 @@ from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console,
 
 if TYPE_CHECKING:
     from tfbridge.doctor import DoctorReport
-    from tfbridge.hardware import Hardware
+    from tfbridge.envs.hardware import Hardware
 
 
 @app.command()

@@ -73,7 +73,7 @@ def _table(statuses: list[EnvStatus], verbose: bool) -> None:
 def path(profile: ProfileArgument) -> None:
     """Print the interpreter of a ready environment (what PyCharm or scripts should use)."""
     from tfbridge.envs import ready_python
-    from tfbridge.profiles import load_profile
+    from tfbridge.envs.profiles import load_profile
 
     load_profile(profile)
     typer.echo(str(ready_python(profile)))

@@ -55,10 +55,10 @@ def lock(
 
     --check exits 1 when any lock or its facts is missing or stale.
     """
+    from tfbridge.envs.lock.committed import check_committed, write_committed
+    from tfbridge.envs.lock.conda import write_conda_lock
+    from tfbridge.envs.profiles import load_profile, profile_names
     from tfbridge.errors import EXIT_FAILED, TfbridgeError
-    from tfbridge.lock.committed import check_committed, write_committed
-    from tfbridge.lock.conda import write_conda_lock
-    from tfbridge.profiles import load_profile, profile_names
 
     if backend not in ("venv", "conda"):
         raise TfbridgeError(f"unknown backend '{backend}'", "use venv or conda")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tfbridge.envs import default_profile_name, detect, ready_python
 from tfbridge.errors import TfbridgeError
 
 
@@ -15,12 +16,7 @@ def runtime_python(python: Path | None = None, profile: str | None = None) -> Pa
         raise TfbridgeError("give either --python or --profile, not both")
     if python is not None:
         return _interpreter(python)
-    from tfbridge.envs import ready_python
-
     if profile is None:
-        from tfbridge.hardware import detect
-        from tfbridge.profiles import default_profile_name
-
         profile = default_profile_name(detect())
     return ready_python(profile)
 

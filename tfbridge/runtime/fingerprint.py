@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tfbridge.envs import env_status
 from tfbridge.errors import EXIT_ENVIRONMENT, EXIT_FAILED, EnvironmentFailure, TfbridgeError
 from tfbridge.files import regular_file_problem, write_text_atomic
 from tfbridge.hashing import file_sha256
@@ -137,7 +138,6 @@ def write_fingerprints(
 
 def _warm_worker_serves(python: Path) -> bool:
     """The exam environment's warm worker may serve models that run no code of their own."""
-    from tfbridge.envs import env_status
     from tfbridge.runtime.daemon import shared_possible
 
     exam = env_status("exam")
@@ -157,6 +157,8 @@ def read_fingerprint(model: Path) -> Fingerprint | None:
     data = _load_json(path)
     try:
         fingerprint = _from_json(path, model, data)
+    except msgspec.ValidationError as error:
+        raise _unreadable(path, f"bad field: {error}") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         raise _unreadable(path, f"missing or bad field ({type(error).__name__}: {error})") from None
     model_problem = regular_file_problem(model)
@@ -194,7 +196,7 @@ def carry_fingerprint(source: Path, target: Path) -> Path | None:
         "size": target.stat().st_size,
         "carried_from": {"name": source.name, "sha256": carried.model_sha256},
     }
-    _write_document(destination, document)
+    write_text_atomic(destination, fingerprint_text(document))
     return destination
 
 
@@ -268,81 +270,30 @@ def _refuse_code(model: Path) -> None:
 
 
 def _write_with(model: Path, worker: RuntimeWorker) -> Path:
+    """The worker writes the document (tfbridge.runtime.worker.fingerprint_document, the one the
+    training helpers write too); we check it loaded and predicted, and put it in place."""
     problem = regular_file_problem(model)
     if problem is not None:
         raise TfbridgeError(
             f"{model}: {problem}", hint="give the path of a regular .h5 file", exit_code=EXIT_FAILED
         )
-    sha256, size = _sha256(model), model.stat().st_size
-    result = worker.predict_probes(model, compile=False)
-    if not result.load.ok:
+    run = worker.probe_run(model, op="fingerprint")
+    if not run.load.ok:
         raise TfbridgeError(
-            f"{model} does not load in {worker.python} ({result.load.error})",
+            f"{model} does not load in {worker.python} ({run.load.error})",
             hint="fingerprint it with the environment that trained it (--python or --profile)",
             exit_code=EXIT_FAILED,
         )
-    if not result.ok:
+    if run.error is not None or run.fingerprint is None:
+        why = "no fingerprint" if run.error is None else f"{run.error.type}: {run.error.message}"
         raise TfbridgeError(
-            f"{model} loads but cannot predict on probes in {worker.python} "
-            f"({result.error_type}: {result.error_message})",
+            f"{model} loads but cannot predict on probes in {worker.python} ({why})",
             hint="check the model's input shapes and dtypes",
             exit_code=EXIT_FAILED,
         )
-    document = _to_json(model, sha256, size, worker.info(), result)
     path = fingerprint_path(model)
-    _write_document(path, document)
+    write_text_atomic(path, run.fingerprint)
     return path
-
-
-def _write_document(path: Path, document: dict[str, Any]) -> None:
-    write_text_atomic(path, _dump(document))
-
-
-def _sha256(model: Path) -> str:
-    try:
-        return file_sha256(model)
-    except OSError as error:
-        raise TfbridgeError(
-            f"cannot read {model}: {error.strerror or error}", hint="check the file"
-        ) from None
-
-
-def _to_json(
-    model: Path, sha256: str, size: int, writer: RuntimeInfo, result: ProbeResult
-) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {
-            "name": model.name,
-            "sha256": sha256,
-            "size": size,
-            "saved_by_keras": result.load.saved_by_keras,
-            "loaded_with_keras": result.load.keras_version,
-        },
-        "writer": asdict(writer),
-        "probes": {
-            "algorithm": result.algorithm,
-            "digest": result.digest,
-            "inputs": [asdict(i) for i in result.inputs],
-        },
-        "outputs": [
-            {
-                "name": name,
-                "dtype": str(array.dtype),
-                "shape": list(array.shape),
-                "values": array.tolist(),
-            }
-            for name, array in zip(result.output_names, result.outputs, strict=True)
-        ],
-    }
-
-
-def _dump(document: dict[str, Any]) -> str:
-    """One top-level key per line: readable in a diff, compact for long output arrays."""
-    lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in document.items()]
-    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def _from_json(path: Path, model: Path, data: dict[str, Any]) -> Fingerprint:
@@ -359,10 +310,10 @@ def _from_json(path: Path, model: Path, data: dict[str, Any]) -> Fingerprint:
         model_size=int(model_data["size"]),
         saved_by_keras=model_data.get("saved_by_keras"),
         loaded_with_keras=model_data.get("loaded_with_keras"),
-        writer=RuntimeInfo.from_json(data["writer"]),
+        writer=msgspec.convert(data["writer"], RuntimeInfo),
         created=str(data["created"]),
         probe_algorithm=probes.get("algorithm"),
-        inputs=[ProbeInput.from_json(i) for i in probes["inputs"]],
+        inputs=msgspec.convert(probes["inputs"], list[ProbeInput]),
         digest=probes.get("digest"),
         output_names=[str(o["name"]) for o in data["outputs"]],
         outputs=outputs,

@@ -13,11 +13,11 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfbridge.envs.hardware import Hardware
+from tfbridge.envs.os_support import CPU_FALLBACK_HINT, gpu_plugin_need, os_verdict, refusal
+from tfbridge.envs.pairing import check_metal_pair, metal_for
+from tfbridge.envs.profiles import Profile
 from tfbridge.errors import TfbridgeError
-from tfbridge.hardware import Hardware
-from tfbridge.os_support import CPU_FALLBACK_HINT, gpu_plugin_need, os_verdict, refusal
-from tfbridge.pairing import check_metal_pair, metal_for
-from tfbridge.profiles import Profile
 from tfbridge.runtime.results import Device
 from tfbridge.verify.result import Check
 

@@ -71,8 +71,8 @@ def train(
 
     `on_preflight` sees the preflight as soon as it is done, before the script starts.
     """
-    from tfbridge.hardware import detect
-    from tfbridge.profiles import default_profile_name, load_profile
+    from tfbridge.envs.hardware import detect
+    from tfbridge.envs.profiles import default_profile_name, load_profile
 
     notify = progress or (lambda message: None)
     script = _existing_script(request.script)

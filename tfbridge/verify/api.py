@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tfbridge.contract import Contract
+from tfbridge.envs import env_status, ready_python
 from tfbridge.errors import TfbridgeError
 from tfbridge.model_files import discover_models
 from tfbridge.verify.result import Check, ModelReport, VerifyReport
@@ -120,8 +121,6 @@ def verify_models(
 def _exam_python(runtime: bool | None) -> Path | None:
     if runtime is False:
         return None
-    from tfbridge.envs import env_status, ready_python
-
     if runtime is True:
         return ready_python(EXAM_PROFILE)
     status = env_status(EXAM_PROFILE)

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tfbridge.envs.lock import integrity
+from tfbridge.envs.profiles import Profile
+from tfbridge.envs.uvtool import run_uv
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem, write_text_atomic
-from tfbridge.lock import integrity
 from tfbridge.paths import profiles_dir
-from tfbridge.profiles import Profile
-from tfbridge.uvtool import run_uv
 
 if sys.version_info >= (3, 11):
     import tomllib

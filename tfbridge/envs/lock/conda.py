@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfbridge.envs.profiles import Profile
 from tfbridge.errors import EnvironmentFailure, TfbridgeError
 from tfbridge.files import write_bytes_atomic
 from tfbridge.paths import profiles_dir
-from tfbridge.profiles import Profile
 
 CONDA_FRONTENDS = ("micromamba", "mamba", "conda")
 

@@ -30,7 +30,7 @@ _MAGIC: dict[bytes, Format] = {
 _PE_MAGIC = b"MZ"
 _ARCH_NAMES = {
     # macholib's CPU_TYPE_NAMES, pyelftools' e_machine, pefile's MACHINE_TYPE -> one vocabulary,
-    # the same as `tfbridge.hardware.Hardware.machine`.
+    # the same as `tfbridge.envs.hardware.Hardware.machine`.
     "ARM64": "arm64",
     "x86_64": "x86_64",
     "i386": "i386",

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfbridge.envs.hardware import Hardware
 from tfbridge.errors import TfbridgeError
-from tfbridge.hardware import Hardware
 from tfbridge.paths import profiles_dir
 
 PROFILE_SUFFIX = ".yml"

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfbridge.envs.lock.binaries import require_readers
+from tfbridge.envs.lock.dialect import dialect_problem, exam_dialect
+from tfbridge.envs.lock.facts import facts_path, facts_problem, read_facts, write_facts
+from tfbridge.envs.lock.inspect import generate_facts
+from tfbridge.envs.lock.venv import check_lock, lock_path, read_lock, write_venv_lock
+from tfbridge.envs.profiles import Profile
 from tfbridge.errors import TfbridgeError
-from tfbridge.lock.dialect import dialect_problem, exam_dialect
-from tfbridge.lock.facts import facts_path, facts_problem, read_facts, write_facts
-from tfbridge.lock.venv import check_lock, lock_path, read_lock, write_venv_lock
-from tfbridge.profiles import Profile
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,6 @@ def write_committed(
     profile: Profile, platform: str, *, facts_only: bool, say: Callable[[str], None]
 ) -> LockRow:
     """Re-resolve the lock (unless `facts_only`), then regenerate its platform facts."""
-    from tfbridge.lock.binaries import require_readers
-    from tfbridge.lock.inspect import generate_facts
-
     require_readers()  # before a re-lock, so a missing reader never leaves facts stale
     if not facts_only:
         say(f"resolving {profile.name} for {platform} with uv ...")

@@ -16,8 +16,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from tfbridge.hashing import file_sha256
-from tfbridge.lock.binaries import (
+from tfbridge.envs.lock.binaries import (
     Format,
     NativeFile,
     native_format,
@@ -25,10 +24,11 @@ from tfbridge.lock.binaries import (
     require_readers,
     version_key,
 )
-from tfbridge.lock.facts import OS_OF_PLATFORM, PackageFacts, PlatformFacts
-from tfbridge.lock.venv import UV_PLATFORMS, lock_path, read_lock
-from tfbridge.profiles import Profile
-from tfbridge.uvtool import run_uv
+from tfbridge.envs.lock.facts import OS_OF_PLATFORM, PackageFacts, PlatformFacts
+from tfbridge.envs.lock.venv import UV_PLATFORMS, lock_path, read_lock
+from tfbridge.envs.profiles import Profile
+from tfbridge.envs.uvtool import run_uv
+from tfbridge.hashing import file_sha256
 
 FORMAT_OF_PLATFORM: dict[str, Format] = {
     "osx-arm64": "mach-o",

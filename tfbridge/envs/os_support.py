@@ -1,6 +1,6 @@
 """Can this machine's OS load what a lock installs? Compared before anything is installed, from the
-lock's committed platform facts (`tfbridge.lock.facts`) and this machine's OS version
-(`tfbridge.hardware`).
+lock's committed platform facts (`tfbridge.envs.lock.facts`) and this machine's OS version
+(`tfbridge.envs.hardware`).
 
 A package that cannot load is one of three kinds (`tfbridge/data/native_roles.json`): required
 (`import tensorflow` fails: the profile is refused), the GPU plugin (training falls back to the
@@ -16,12 +16,12 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from tfbridge.envs.hardware import Hardware
+from tfbridge.envs.lock.binaries import version_key
+from tfbridge.envs.lock.facts import PackageFacts, PlatformFacts, load_current_facts
+from tfbridge.envs.profiles import Profile
 from tfbridge.errors import EnvironmentFailure, TfbridgeError
-from tfbridge.hardware import Hardware
-from tfbridge.lock.binaries import version_key
-from tfbridge.lock.facts import PackageFacts, PlatformFacts, load_current_facts
 from tfbridge.paths import DATA_FILES_DIR
-from tfbridge.profiles import Profile
 
 ROLES_FILE = DATA_FILES_DIR / "native_roles.json"
 Role = Literal["required", "gpu", "optional"]

@@ -2,7 +2,7 @@
 the binaries themselves, committed beside the lock as `facts.<profile>-<platform>.json`.
 
 Wheel tags understate this: tensorflow-macos 2.9.2 is tagged `macosx_11_0_arm64` and its binaries
-are built for macOS 11.3. `tfbridge lock` writes the facts (`tfbridge.lock.inspect`); `lock
+are built for macOS 11.3. `tfbridge lock` writes the facts (`tfbridge.envs.lock.inspect`); `lock
 --check`, doctor, setup and train's preflight read them, with no binary reader installed.
 """
 
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tfbridge.envs.lock.venv import lock_path
+from tfbridge.envs.profiles import Profile
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem, write_text_atomic
 from tfbridge.hashing import file_sha256
-from tfbridge.lock.venv import lock_path
-from tfbridge.profiles import Profile
 
 FACTS_SCHEMA = 1
 # The operating system component a platform's minimum versions are about.

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
+from tfbridge.envs.lock.facts import PlatformFacts
+from tfbridge.envs.lock.venv import LockFile, lock_path, read_lock
+from tfbridge.envs.profiles import load_profile
 from tfbridge.errors import TfbridgeError
-from tfbridge.lock.facts import PlatformFacts
-from tfbridge.lock.venv import LockFile, lock_path, read_lock
-from tfbridge.profiles import load_profile
 
 REFERENCE_PROFILE = "exam"
 

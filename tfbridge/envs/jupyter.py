@@ -7,9 +7,10 @@ import os
 import sys
 from pathlib import Path
 
+from tfbridge.envs.interpreters import probe
+from tfbridge.envs.uvtool import run_uv
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import write_text_atomic
-from tfbridge.uvtool import run_uv
 
 
 def kernels_dir() -> Path:
@@ -48,7 +49,5 @@ def register_kernel(profile: str, python: Path) -> Path:
 
 
 def profile_python(python: Path) -> str:
-    from tfbridge.interpreters import probe
-
     found = probe(python)
     return found.version if found else "?"

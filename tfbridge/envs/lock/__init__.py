@@ -1,7 +1,7 @@
 """Locks: hash-pinned PEP 751 `pylock.toml` files per profile and platform (venv backend, via uv),
 and conda-lock lockfiles (conda backend, via conda-lock)."""
 
-from tfbridge.lock.venv import (
+from tfbridge.envs.lock.venv import (
     LockedPackage,
     LockFile,
     LockState,

@@ -2,9 +2,9 @@
 what it was built from, and answer whether it is ready and current.
 
 An environment is ready only once `tfbridge-env.json` exists in it; that file is written last, after
-the smoke test, so an interrupted setup never leaves an environment tfbridge treats as ready. Builds
-of one environment are serialized (`tfbridge.build_lock`); a `--prefix` is recorded only once its
-environment is ready.
+the smoke test, so an interrupted setup never leaves an environment tfbridge treats as ready.
+Builds of one environment are serialized (`tfbridge.envs.build_lock`); a `--prefix` is recorded
+only once its environment is ready.
 """
 
 from __future__ import annotations
@@ -22,24 +22,26 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from tfbridge import prefixes, smoke
-from tfbridge.build_lock import build_lock
-from tfbridge.errors import EnvironmentFailure, TfbridgeError
-from tfbridge.files import process_alive, regular_file_problem, write_text_atomic
-from tfbridge.hardware import Hardware, detect
-from tfbridge.hashing import file_sha256
-from tfbridge.interpreters import find_interpreter
-from tfbridge.lock import integrity
-from tfbridge.lock.conda import (
+from tfbridge.envs import prefixes, smoke
+from tfbridge.envs.build_lock import build_lock
+from tfbridge.envs.hardware import Hardware, detect
+from tfbridge.envs.interpreters import find_interpreter
+from tfbridge.envs.jupyter import register_kernel
+from tfbridge.envs.lock import integrity
+from tfbridge.envs.lock.conda import (
     conda_lock_path,
     find_conda_frontend,
     install_command,
     run_conda_lock,
 )
-from tfbridge.lock.venv import check_lock, lock_path, read_lock
-from tfbridge.os_support import require_os_support
+from tfbridge.envs.lock.venv import check_lock, lock_path, read_lock
+from tfbridge.envs.os_support import require_os_support
+from tfbridge.envs.profiles import Profile, default_profile_name, load_profile, profile_names
+from tfbridge.envs.uvtool import run_uv
+from tfbridge.errors import EnvironmentFailure, TfbridgeError
+from tfbridge.files import process_alive, regular_file_problem, write_text_atomic
+from tfbridge.hashing import file_sha256
 from tfbridge.paths import envs_home
-from tfbridge.profiles import Profile, default_profile_name, load_profile
 
 Backend = Literal["conda", "venv"]
 BACKENDS = ("auto", "conda", "venv")
@@ -109,8 +111,6 @@ def ready_python(profile: str) -> Path:
 
 
 def list_envs() -> list[EnvStatus]:
-    from tfbridge.profiles import profile_names
-
     return [env_status(name) for name in profile_names()]
 
 
@@ -135,8 +135,6 @@ def setup_profiles(
     """Set up each named profile (default: this machine's), optionally as a Jupyter kernel.
 
     Every name and the backend are checked before anything is built."""
-    from tfbridge.jupyter import register_kernel
-
     hardware = detect()
     names = list(names) or [default_profile_name(hardware)]
     for name in names:
@@ -265,8 +263,6 @@ def _build_venv(
     hardware: Hardware,
     say: Progress,
 ) -> dict[str, Any]:
-    from tfbridge.uvtool import run_uv
-
     machine = "arm64" if profile.gpu_required and hardware.system == "darwin" else None
     interpreter = find_interpreter(profile.python, explicit=python, machine=machine)
     aside = _owned_sibling(target, "partial")
@@ -288,8 +284,6 @@ def _install_lock(profile: Profile, lock: Path, env: Path) -> None:
     PyPI's CDN answers "modified", so every build downloaded and unpacked every wheel again
     (measured: 10 s and about 2 GB of new cache per exam build, against 1.5 s and none offline).
     Hashes are required either way."""
-    from tfbridge.uvtool import run_uv
-
     sync: list[str | Path] = ["pip", "sync", "--quiet", "--require-hashes"]
     sync += ["--python", python_in(env), lock]
     what = f"installing the '{profile.name}' lock"
