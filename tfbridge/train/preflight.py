@@ -13,10 +13,17 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfbridge.envs.hardware import Hardware
-from tfbridge.envs.os_support import CPU_FALLBACK_HINT, gpu_plugin_need, os_verdict, refusal
-from tfbridge.envs.pairing import check_metal_pair, metal_for
-from tfbridge.envs.profiles import Profile
+from tfbridge.envs import (
+    CPU_FALLBACK_HINT,
+    Hardware,
+    Profile,
+    check_metal_pair,
+    gpu_plugin_need,
+    metal_for,
+    os_verdict,
+    ready_python,
+    refusal,
+)
 from tfbridge.errors import TfbridgeError
 from tfbridge.runtime.results import Device
 from tfbridge.verify.result import Check
@@ -59,8 +66,6 @@ class Preflight:
 
 def run_preflight(profile: Profile, hardware: Hardware, *, allow_cpu: bool = False) -> Preflight:
     """All checks for training with `profile` here; stops early when its env is not ready."""
-    from tfbridge.envs import ready_python
-
     profile.check_supported(hardware)
     os_support = os_check(profile, hardware, allow_cpu=allow_cpu)
     try:

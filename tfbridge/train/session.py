@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 from msgspec.structs import replace  # RunRecord is a msgspec record
 
+from tfbridge.envs import default_profile_name, detect, load_profile
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import kind_of
 from tfbridge.train.outputs import snapshot_models, written_models
@@ -71,9 +72,6 @@ def train(
 
     `on_preflight` sees the preflight as soon as it is done, before the script starts.
     """
-    from tfbridge.envs.hardware import detect
-    from tfbridge.envs.profiles import default_profile_name, load_profile
-
     notify = progress or (lambda message: None)
     script = _existing_script(request.script)
     output_dir = _output_dir(request.output_dir)
