@@ -8,10 +8,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from tests.conftest import run_tfbridge
 from tfbridge.config import load_config
 from tfbridge.errors import TfbridgeError
 from tfbridge.sync import ledger
-from tfbridge.train.runs import read_runs, runs_file
+from tfbridge.train.runs import ModelOutcome, RunRecord, append_run, read_runs, runs_file
 
 
 @pytest.mark.parametrize(
@@ -118,3 +119,24 @@ def test_a_run_record_with_an_unknown_key_names_the_line_and_key(tmp_path: Path)
     runs_file(tmp_path).write_text(json.dumps({**valid, "gpu": "M1"}) + "\n")
     with pytest.raises(TfbridgeError, match=r"runs\.jsonl:1 .*`gpu` is not a known key"):
         read_runs(tmp_path)
+
+
+def test_train_list_json_prints_the_recorded_runs(tmp_path: Path) -> None:
+    (tmp_path / "tfbridge.toml").write_text("")
+    record = RunRecord(
+        started_at="2026-12-02T10:00:00+00:00",
+        script="/p/train.py",
+        args=["--epochs", "1"],
+        profile="exam",
+        python="/py",
+        device="CPU",
+        duration_seconds=2.5,
+        exit_code=0,
+        models=[ModelOutcome("/p/m.h5", "pass", "/p/m.h5.fingerprint.json")],
+    )
+    append_run(record, tmp_path / ".tfbridge")
+    done = run_tfbridge("train", "list", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (run,) = json.loads(done.stdout)["runs"]
+    assert run["models"] == [msgspec.to_builtins(record.models[0])]
+    assert msgspec.convert(run, RunRecord) == record

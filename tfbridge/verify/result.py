@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tfbridge import records
+
 Status = Literal["pass", "warn", "fail", "skip"]
 Verdict = Literal["pass", "warn", "fail"]
 # What TF 2.9's load_model does with the file: loads as the grader does (compile=True), loads
@@ -13,9 +15,9 @@ Verdict = Literal["pass", "warn", "fail"]
 LoadOutcome = Literal["compile", "no-compile", "never"]
 
 
-@dataclass
-class Check:
-    """One finding. `id` is stable (e.g. "static.load", "runtime.parity"); `hint` is the fix."""
+class Check(records.Record, frozen=True, kw_only=False):
+    """One finding. `id` is stable (e.g. "static.load", "runtime.parity"); `hint` is the fix.
+    A record, as the verdict cache reads checks back; positional: `Check(id, status, message)`."""
 
     id: str
     status: Status

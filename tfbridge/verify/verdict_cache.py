@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from tfbridge.contract import Contract
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem, write_text_atomic
@@ -98,7 +100,7 @@ def store_verdict(key: str, report: ModelReport, checks: list[Check]) -> None:
         "created": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "model": str(report.path),
         "runtime_load": report.runtime_load,
-        "checks": [dataclasses.asdict(check) for check in checks],
+        "checks": [msgspec.to_builtins(check) for check in checks],
     }
     try:
         verdicts_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
