@@ -44,6 +44,7 @@ from tfbridge.keras29.config_shape import (
     check_training_config,
 )
 from tfbridge.keras29.graph import structure_problems
+from tfbridge.keras29.walk import Walk
 from tfbridge.keras29.walker import MODEL_CLASSES
 from tfbridge.runtime import fingerprint_path, read_fingerprint
 
@@ -131,11 +132,11 @@ def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
     _refuse_broken_structure(source, original_model_config, weight_structure(model_file))
     rules = load_rules()
     gate = SemanticsGate(keras_version, notes)
-    rewriter = ConfigRewriter(rules, notes, gate)
-    model_config = rewriter.model(original_model_config)
+    model_config = Walk(ConfigRewriter(rules, notes, gate)).model(original_model_config)
     training_config = None
     if original_training is not None:
-        training_config = TrainingConfigRewriter(rules, notes, gate).rewrite(original_training)
+        training_rewriter = TrainingConfigRewriter(rules, notes, gate)
+        training_config = Walk(training_rewriter).training(original_training)
     elif drop_optimizer and "training_config" in model_file.attrs:
         notes.change("training config (optimizer, loss, metrics) left out: --drop-optimizer")
     if top_level_weight_count(model_file):

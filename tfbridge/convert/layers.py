@@ -1,4 +1,7 @@
-"""Rewrite a model config (Keras 2.10-2.15, tf-keras, Keras 3) into the dialect Keras 2.9 loads."""
+"""Rewrite a model config (Keras 2.10-2.15, tf-keras, Keras 3) into the dialect Keras 2.9 loads.
+
+The walk (keras29.walk) goes through the layers, nodes and objects; this visitor rewrites each.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,15 @@ from tfbridge.convert.nodes import is_keras3_node, keras3_node_to_legacy, wrap_s
 from tfbridge.convert.report import Effect, Notes
 from tfbridge.convert.rules import Rules
 from tfbridge.convert.semantics_gate import REPLACE_HINT, SemanticsGate
-from tfbridge.keras29.walker import MODEL_CLASSES, argument_kind
+from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
+from tfbridge.keras29.walker import MODEL_CLASSES
 
 Json = dict[str, Any]
 
 
-class ConfigRewriter:
-    """Rewrites serialized layers and models from their newer dialect; reports into `notes`."""
+class ConfigRewriter(Visitor):
+    """The walk's transforming visitor over a `model_config`: rewrites each serialized layer and
+    object from its newer dialect (the walk goes inside what it returns); reports into `notes`."""
 
     def __init__(self, rules: Rules, notes: Notes, gate: SemanticsGate) -> None:
         self.rules = rules
@@ -25,18 +30,17 @@ class ConfigRewriter:
 
     # -- layers -------------------------------------------------------------------------------
 
-    def layer(self, serialized: Json) -> Json:
-        class_name = str(serialized.get("class_name"))
-        config = serialized.get("config")
-        name = config.get("name", "?") if isinstance(config, dict) else "?"
-        where = f"layer `{name}` ({class_name})"
-        out = self._strip_serialization_keys(serialized)
-        if not self._known_layer_class(serialized, class_name, where):
-            return out
-        if not isinstance(config, dict):
-            return out
+    def layer(self, entry: Json, place: Place) -> Any:
+        class_name = place.class_name
+        config = entry.get("config")
+        where = _layer_where(place)
+        out = self._strip_serialization_keys(entry)
+        if not self._known_layer_class(entry, class_name, where) or not isinstance(config, dict):
+            return Leaf(out)
         if class_name in MODEL_CLASSES:
-            out["config"] = self._model_config(class_name, config, where)
+            out["config"] = dict(config)
+            if "dtype" in config:
+                out["config"]["dtype"] = self.dtype_policy(config["dtype"], where)
             return out
         if class_name == "Lambda":
             check_lambda(config, where, self.notes)
@@ -45,9 +49,48 @@ class ConfigRewriter:
             self.notes.refuse(f"{where}: {changed}", REPLACE_HINT)
         config = self.gate.layer(class_name, config, where)
         out["config"] = self._layer_args(class_name, config, where)
-        self._lookup_dtype(class_name, out["config"], where)
-        self._complete_args(class_name, out["config"], where)
         return out
+
+    def layer_done(self, entry: Any, place: Place) -> Any:
+        config = entry.get("config") if isinstance(entry, dict) else None
+        if not isinstance(config, dict):
+            return entry
+        if place.class_name in MODEL_CLASSES:
+            self._wrap_endpoints(config)
+        else:
+            self._lookup_dtype(place.class_name, config, _layer_where(place))
+            self._complete_args(place.class_name, config, _layer_where(place))
+        return entry
+
+    def inbound_nodes(self, nodes: Any, place: Place) -> Any:
+        if not isinstance(nodes, list):
+            return [] if nodes is None else nodes
+        converted = []
+        for node in nodes:
+            if is_keras3_node(node):
+                positional = self.rules.positional_call_args(place.class_name)
+                legacy, problem = keras3_node_to_legacy(node, set(place.nested_models), positional)
+                if problem:
+                    self.notes.refuse(f"layer `{place.name}` {problem}")
+                converted.append(legacy)
+                self.notes.change("Keras 3 inbound nodes rewritten as Keras 2.9 nested lists")
+            else:
+                converted.append(node)
+        return converted
+
+    def argument(self, value: Any, place: Place) -> Any:
+        where = _layer_where(place.parent) if place.parent else place.where
+        if place.category == "dtype_policy":
+            return self.dtype_policy(value, where)
+        if place.category == "activation":
+            return self._activation(value, where)
+        if place.category in self.rules.training_only_categories:
+            return self._training_only_object(str(place.category), place.key, value, where)
+        return value
+
+    def too_deep(self, value: Any, place: Place) -> Any:
+        self.notes.refuse(f"{place.where} is nested more than {MAX_WALK_DEPTH} levels deep")
+        return value
 
     def _known_layer_class(self, serialized: Json, class_name: str, where: str) -> bool:
         registered = serialized.get("registered_name")
@@ -75,10 +118,10 @@ class ConfigRewriter:
         out: Json = {}
         for arg, value in config.items():
             if arg in renamed:
-                out[renamed[arg]] = self._arg_value(arg, value, where)
+                out[renamed[arg]] = value
                 self.notes.change(f"{class_name}: `{arg}` renamed to `{renamed[arg]}`")
             elif arg in accepted or not raises:
-                out[arg] = self._arg_value(arg, value, where)
+                out[arg] = value
             elif self.rules.is_neutral_layer_arg(arg, value) or self.rules.is_neutral_in_context(
                 arg, config
             ):
@@ -92,20 +135,6 @@ class ConfigRewriter:
                     REPLACE_HINT,
                 )
         return out
-
-    def _arg_value(self, arg: str, value: Any, where: str) -> Any:
-        kind = argument_kind(arg)
-        if kind == "dtype_policy":
-            return self.dtype_policy(value, where)
-        if kind == "layer" and isinstance(value, dict) and "class_name" in value:
-            return self.layer(value)
-        if kind == "layers" and isinstance(value, list):
-            return [self.layer(item) if isinstance(item, dict) else item for item in value]
-        if kind == "activation":
-            return self._activation(value, where)
-        if kind in ("initializer", "regularizer", "constraint"):
-            return self._training_only_object(str(kind), arg, value, where)
-        return value
 
     def _complete_args(self, class_name: str, config: Json, where: str) -> None:
         """Arguments 2.9 requires that newer Keras leaves out; ones that 2.9 refuses as a pair."""
@@ -203,46 +232,16 @@ class ConfigRewriter:
             self.notes.change("Keras 3 keys module/registered_name/build_config left out")
         return stripped
 
-    # -- models -------------------------------------------------------------------------------
-
-    def model(self, model_config: Json) -> Json:
-        return self.layer(model_config)
-
-    def _model_config(self, class_name: str, config: Json, where: str) -> Json:
-        out = dict(config)
-        if "dtype" in out:
-            out["dtype"] = self.dtype_policy(out["dtype"], where)
-        layers = config.get("layers", [])
-        if class_name == "Sequential":
-            out["layers"] = [self.layer(item) for item in layers]
-            return out
-        nested_models = {
-            str(item.get("name")) for item in layers if item.get("class_name") in MODEL_CLASSES
-        }
-        out["layers"] = [self._functional_entry(item, nested_models) for item in layers]
+    def _wrap_endpoints(self, config: Json) -> None:
         for key in ("input_layers", "output_layers"):
-            if key in out:
-                wrapped = wrap_single_endpoint(out[key])
-                if wrapped is not out[key]:
+            if key in config:
+                wrapped = wrap_single_endpoint(config[key])
+                if wrapped is not config[key]:
                     self.notes.change(
                         f"lone `{key}` entry wrapped in a list, as Keras 2.9 writes it"
                     )
-                out[key] = wrapped
-        return out
+                config[key] = wrapped
 
-    def _functional_entry(self, entry: Json, nested_models: set[str]) -> Json:
-        out = self.layer(entry)
-        nodes = entry.get("inbound_nodes", [])
-        converted = []
-        for node in nodes:
-            if is_keras3_node(node):
-                positional = self.rules.positional_call_args(str(entry.get("class_name")))
-                legacy, problem = keras3_node_to_legacy(node, nested_models, positional)
-                if problem:
-                    self.notes.refuse(f"layer `{entry.get('name')}` {problem}")
-                converted.append(legacy)
-                self.notes.change("Keras 3 inbound nodes rewritten as Keras 2.9 nested lists")
-            else:
-                converted.append(node)
-        out["inbound_nodes"] = converted
-        return out
+
+def _layer_where(place: Place) -> str:
+    return f"layer `{place.name}` ({place.class_name})"

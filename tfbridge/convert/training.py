@@ -11,7 +11,8 @@ from typing import Any
 from tfbridge.convert.report import Effect, Notes
 from tfbridge.convert.rules import Rules
 from tfbridge.convert.semantics_gate import SemanticsGate
-from tfbridge.keras29.walker import UNDESERIALIZED_METRICS, map_per_output
+from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
+from tfbridge.keras29.walker import UNDESERIALIZED_METRICS
 from tfbridge.verify.knowledge import Category
 
 DROP_OPTIMIZER_HINT = (
@@ -22,36 +23,43 @@ DROP_OPTIMIZER_HINT = (
 Json = dict[str, Any]
 
 
-class TrainingConfigRewriter:
+class TrainingConfigRewriter(Visitor):
+    """The walk's transforming visitor over a `training_config`."""
+
     def __init__(self, rules: Rules, notes: Notes, gate: SemanticsGate) -> None:
         self.rules = rules
         self.knowledge = rules.knowledge
         self.notes = notes
         self.gate = gate
 
-    def rewrite(self, training_config: Json) -> Json:
-        out = {k: v for k, v in training_config.items() if k in self.rules.training_config_keys}
-        unread = [f"`{key}`" for key in training_config if key not in out]
+    def training_config(self, config: Any, place: Place) -> Any:
+        if not isinstance(config, dict):
+            return config
+        out = {k: v for k, v in config.items() if k in self.rules.training_config_keys}
+        unread = [f"`{key}`" for key in config if key not in out]
         if unread:
             self.notes.change(
                 f"training config: {', '.join(unread)} left out (2.9 never reads them)"
             )
-        out["optimizer_config"] = self.optimizer(training_config.get("optimizer_config"))
-        for key in ("loss",):
-            if out.get(key) is not None:
-                out[key] = map_per_output(out[key], self.loss)
-        for key in ("metrics", "weighted_metrics"):
-            if out.get(key) is not None:
-                out[key] = map_per_output(out[key], self.metric)
+        out.setdefault("optimizer_config", None)
         out.setdefault("loss_weights", None)
         return out
 
+    def too_deep(self, value: Any, place: Place) -> Any:
+        self.notes.refuse(
+            f"the training config's {place.where} is nested more than {MAX_WALK_DEPTH} levels deep",
+            DROP_OPTIMIZER_HINT,
+        )
+        return value
+
     # -- optimizer ----------------------------------------------------------------------------
 
-    def optimizer(self, serialized: Any) -> Any:
+    def optimizer(self, serialized: Any, place: Place) -> Any:
+        """The optimizer as Keras 2.9 has it; the walk then rewrites its schedule and the
+        optimizer it wraps."""
         if not isinstance(serialized, dict) or "class_name" not in serialized:
             self.notes.refuse("the training config has no readable optimizer", DROP_OPTIMIZER_HINT)
-            return serialized
+            return Leaf(serialized)
         original = str(serialized["class_name"])
         name = original.removeprefix("Custom>")
         wrapper = self.rules.optimizer_wrapper(name)
@@ -62,7 +70,7 @@ class TrainingConfigRewriter:
             self.notes.refuse(
                 f"the optimizer `{original}` has no Keras 2.9 equivalent", DROP_OPTIMIZER_HINT
             )
-            return serialized
+            return Leaf(serialized)
         target_name, known_args = target
         if target_name != original:
             self.notes.change(f"optimizer `{original}` written as Keras 2.9's `{target_name}`")
@@ -77,14 +85,13 @@ class TrainingConfigRewriter:
                     else "training"
                 )
                 self.notes.drop(where, arg, value, effect)
-            elif arg == "learning_rate" and isinstance(value, dict):
-                kept[arg] = self._schedule(value, where)
             else:
                 kept[arg] = value
         return {"class_name": target_name, "config": kept}
 
-    def _wrapping_optimizer(self, original: str, wrapper: Json, serialized: Json) -> Json:
-        """An optimizer wrapping another (LossScaleOptimizer): the inner one rewritten as usual."""
+    def _wrapping_optimizer(self, original: str, wrapper: Json, serialized: Json) -> Any:
+        """An optimizer wrapping another (LossScaleOptimizer): the walk rewrites the inner one
+        as usual."""
         target, inner_key, defaults = wrapper["target"], wrapper["inner"], wrapper["defaults"]
         known = self.knowledge.resolve("optimizer", target)
         config = serialized.get("config") or {}
@@ -92,8 +99,8 @@ class TrainingConfigRewriter:
             self.notes.refuse(
                 f"the optimizer `{original}` has no Keras 2.9 equivalent", DROP_OPTIMIZER_HINT
             )
-            return serialized
-        kept: Json = {**defaults, inner_key: self.optimizer(config[inner_key])}
+            return Leaf(serialized)
+        kept: Json = {**defaults, inner_key: config[inner_key]}
         where = f"optimizer {original}"
         for arg, value in config.items():
             if arg == inner_key:
@@ -119,7 +126,8 @@ class TrainingConfigRewriter:
             return None
         return name, known.args
 
-    def _schedule(self, serialized: Json, where: str) -> Json:
+    def schedule(self, serialized: Any, place: Place) -> Any:
+        where = f"optimizer {place.parent.class_name}" if place.parent else place.where
         class_name = str(serialized.get("class_name"))
         known = self.knowledge.resolve("lr_schedule", class_name)
         if known is None:
@@ -148,7 +156,7 @@ class TrainingConfigRewriter:
 
     # -- losses and metrics -------------------------------------------------------------------
 
-    def loss(self, value: Any) -> Any:
+    def loss(self, value: Any, place: Place) -> Any:
         converted = self._object("loss", value, "loss")
         if converted is None:
             self.notes.refuse(
@@ -163,7 +171,7 @@ class TrainingConfigRewriter:
             )
         return converted
 
-    def metric(self, value: Any) -> Any:
+    def metric(self, value: Any, place: Place) -> Any:
         if isinstance(value, str) and value in UNDESERIALIZED_METRICS:
             return value
         converted = self._object("metric", value, "metric")
