@@ -31,7 +31,7 @@ HELP_PAGES = [
     ("worker", "status"),
 ]
 GROUPS = {("train",), ("sync",)}
-OWN_OUTPUT = {("env", "path"), ("worker", "status"), ("convert",), ("fingerprint",)}
+OWN_OUTPUT = {("env", "path"), ("worker", "status"), ("fingerprint",)}
 
 
 def complete(words: str, cwd: Path, shell: str = "bash") -> list[str]:
@@ -110,8 +110,8 @@ def test_help_has_no_type_labels_or_braces(page: tuple[str, ...]) -> None:
         assert noise not in done.stdout, (noise, done.stdout)
 
 
-# Commands that report (groups, `env path`'s one path and the worker's own commands aside; convert
-# and fingerprint take -v when their owners add it).
+# Commands that report (groups, `env path`'s one path and the worker's own commands aside;
+# fingerprint takes -v when its owner adds it).
 @pytest.mark.parametrize("page", sorted(set(HELP_PAGES) - GROUPS - OWN_OUTPUT), ids=" ".join)
 def test_reporting_commands_take_quiet_and_verbose(page: tuple[str, ...]) -> None:
     done = run_tfbridge(*page, "--help", timeout=60)
@@ -143,3 +143,30 @@ def test_sync_init_verbose_shows_what_it_wrote(tmp_path: Path) -> None:
     quiet = run_tfbridge("sync", "init", "-q", cwd=tmp_path / "other", timeout=60)
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
     assert (tmp_path / "other" / "tfbridge.toml").is_file()
+
+
+def test_convert_quiet_prints_nothing_and_verbose_names_each_dropped_default(
+    tmp_path: Path,
+) -> None:
+    source = REPO / "examples" / "keras3_model.h5"
+    convert = ("convert", source, "--no-parity", "-o")
+    quiet = run_tfbridge(*convert, tmp_path / "quiet.h5", "-q", timeout=60)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert (tmp_path / "quiet.h5").is_file()
+    plain = run_tfbridge(*convert, tmp_path / "plain.h5", timeout=60).stdout.splitlines()
+    loud = run_tfbridge(*convert, tmp_path / "loud.h5", "-v", timeout=60).stdout.splitlines()
+    assert any("default-valued argument(s)" in line for line in plain)
+    defaults = [line for line in loud if line.endswith("(a default: no effect)")]
+    assert "  dropped: optimizer Adam: use_ema=False (a default: no effect)" in defaults
+    assert len(loud) == len(plain) - 1 + len(defaults)
+
+
+def test_convert_quiet_still_says_when_an_asked_for_parity_check_could_not_run(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "k3.h5"
+    source.write_bytes((REPO / "examples" / "keras3_model.h5").read_bytes())  # no fingerprint
+    done = run_tfbridge("convert", source, "-q", timeout=60)
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr.startswith("parity unchecked: no fingerprint of the original")
+    assert len(done.stderr.splitlines()) == 1

@@ -11,11 +11,13 @@ from tfbridge.cli.app import app
 from tfbridge.cli.output import (
     JsonOption,
     QuietOption,
+    VerboseOption,
     console,
     error_object,
     info,
     print_json,
 )
+from tfbridge.cli.progress import ProgressLines
 from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ def convert(
     trust: TrustOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Write a copy of a Keras 2.10+/3 .h5 model that TensorFlow 2.9 loads with compile=True.
 
@@ -89,23 +92,26 @@ def convert(
     from tfbridge.convert import convert as convert_model
 
     try:
-        report = convert_model(
-            source,
-            output,
-            drop_optimizer=drop_optimizer,
-            check_parity=not no_parity,
-            reference_python=reference_python,
-            trust=trust,
-            progress=None if json_output else lambda message: info(printable_path(message), quiet),
-        )
+        with ProgressLines(quiet or json_output, verbose) as progress:
+            report = convert_model(
+                source,
+                output,
+                drop_optimizer=drop_optimizer,
+                check_parity=not no_parity,
+                reference_python=reference_python,
+                trust=trust,
+                progress=lambda message: progress(printable_path(message)),
+            )
     except ConversionRefused as refused:
         if json_output:  # the one JSON object; the error line on stderr comes from main
             print_json(_refusal_json(refused))
         raise
     if json_output:
         print_json(report)
+    elif quiet:
+        _warn_unchecked_parity(report, asked=not no_parity)
     else:
-        _render(report, quiet)
+        _render(report, verbose)
 
 
 def _refusal_json(refused: ConversionRefused) -> dict[str, object]:
@@ -118,48 +124,37 @@ def _refusal_json(refused: ConversionRefused) -> dict[str, object]:
     }
 
 
-def _render(report: ConversionReport, quiet: bool) -> None:
-    out = console()
-    out.print(
-        f"wrote {printable_path(report.output)} (from Keras {report.source_keras_version or '?'})",
-        markup=False,
-        soft_wrap=True,  # a path broken over lines cannot be copied
-    )
+def _warn_unchecked_parity(report: ConversionReport, asked: bool) -> None:
+    """-q says nothing on success, but a parity check that was asked for and could not run."""
+    if asked and report.parity is not None and report.parity.status == "unchecked":
+        info(f"parity unchecked: {printable_path(report.parity.detail)}")
+
+
+def _render(report: ConversionReport, verbose: bool) -> None:
+    keras = report.source_keras_version or "?"
+    _line(f"wrote {printable_path(report.output)} (from Keras {keras})")
     if report.parity is not None:
-        if report.parity.status == "pass":
-            out.print(
-                f"  parity checked in TF 2.9: {printable_path(report.parity.detail)}",
-                markup=False,
-                soft_wrap=True,
-            )
-        else:
-            out.print(
-                f"  parity unchecked: {printable_path(report.parity.detail)}",
-                markup=False,
-                soft_wrap=True,
-            )
-    if quiet:
-        return
+        checked = "checked in TF 2.9" if report.parity.status == "pass" else "unchecked"
+        _line(f"  parity {checked}: {printable_path(report.parity.detail)}")
     if report.fingerprint:
-        out.print(
-            f"  fingerprint: {printable_path(report.fingerprint)} (the original's predictions, "
-            "for verify)",
-            markup=False,
-            soft_wrap=True,
-        )
+        shown = printable_path(report.fingerprint)
+        _line(f"  fingerprint: {shown} (the original's predictions, for verify)")
     if not report.changed:
-        out.print("nothing needed changing: the model was already in Keras 2.9's dialect")
+        _line("nothing needed changing: the model was already in Keras 2.9's dialect")
         return
     for change in report.changes:
-        out.print(f"  changed: {change}", markup=False, soft_wrap=True)
+        _line(f"  changed: {change}")
     for item in report.dropped:
-        if item.effect == "none":
-            continue
-        out.print(
-            f"  dropped: {item.where}: {item.name}={item.value!r} (affects further training only)",
-            markup=False,
-            soft_wrap=True,
-        )
+        if item.effect != "none" or verbose:
+            _line(f"  dropped: {item.where}: {item.name}={item.value!r} ({_EFFECTS[item.effect]})")
     neutral = sum(1 for item in report.dropped if item.effect == "none")
-    if neutral:
-        out.print(f"  dropped {neutral} default-valued argument(s) Keras 2.9 lacks (no effect)")
+    if neutral and not verbose:
+        _line(f"  dropped {neutral} default-valued argument(s) Keras 2.9 lacks (no effect; see -v)")
+
+
+_EFFECTS = {"none": "a default: no effect", "training": "affects further training only"}
+
+
+def _line(text: str) -> None:
+    # Never wrapped: a path broken over lines cannot be copied.
+    console().print(text, markup=False, soft_wrap=True)
