@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 import tfbridge
-from tfbridge.verify import ModelReport, verify_paths
+from tfbridge.contract import Contract, parse_shape
+from tfbridge.errors import TfbridgeError
+from tfbridge.verify import ModelReport, verify_paths, verify_request
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -62,3 +65,40 @@ def test_import_tfbridge_pulls_in_no_heavy_module() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_verify_request_puts_the_options_over_the_slot_contract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(EXAMPLES / "mnist_dense.h5", tmp_path / "q1.h5")
+    (tmp_path / "tfbridge.toml").write_text(
+        '[slots.q1]\nmodel = "q1.h5"\ninput_shape = [28, 28]\noutput_shape = [3]\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    wrong = verify_request([], slot="q1", runtime=False)
+    assert wrong.failed and wrong.models[0].path == tmp_path / "q1.h5"
+    mended = verify_request([], slot="q1", contract=Contract(output_shape=(10,)), runtime=False)
+    contract = [check.status for check in mended.models[0].checks if check.id == "contract"]
+    assert not mended.failed and contract == ["pass", "pass"]
+
+
+def test_verify_request_refuses_a_batch_with_nothing_readable(tmp_path: Path) -> None:
+    (tmp_path / "empty.h5").write_bytes(b"")
+    with pytest.raises(TfbridgeError, match="empty.h5") as caught:
+        verify_request([tmp_path / "empty.h5"], runtime=False)
+    assert caught.value.exit_code == 2 and "Keras .h5 model" in caught.value.hint
+    with pytest.raises(TfbridgeError, match="no model given"):
+        verify_request([], runtime=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"), [("28,28,1", (28, 28, 1)), ("(None, 10)", (None, 10)), ("[?]", (None,))]
+)
+def test_parse_shape(text: str, shape: tuple[int | None, ...]) -> None:
+    assert parse_shape(text, "--input-shape") == shape
+
+
+@pytest.mark.parametrize("text", ["", "a,b", "28,0", "-1"])
+def test_parse_shape_refuses_what_is_not_a_shape(text: str) -> None:
+    with pytest.raises(TfbridgeError, match="--output-shape .* is not a shape"):
+        parse_shape(text, "--output-shape")

@@ -14,7 +14,6 @@ from tfbridge.cli.progress import ProgressLines
 from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
-    from tfbridge.contract import Contract
     from tfbridge.verify import ModelReport, VerifyReport
 
 PathsArgument = Annotated[
@@ -107,31 +106,26 @@ def verify(
 
     Exits 0 when no model fails, 1 when any fails, 2 on usage errors or when no path is readable.
     """
-    from tfbridge.contract import Contract
-    from tfbridge.errors import EXIT_FAILED, EnvironmentFailure, TfbridgeError
-    from tfbridge.verify import verify_paths
+    from tfbridge.contract import Contract, parse_shape
+    from tfbridge.errors import EXIT_FAILED, EnvironmentFailure
+    from tfbridge.verify import verify_request
 
-    contract, slot_model = _contract(slot, input_shape, output_shape, output_activation)
-    targets = list(paths or ([] if slot_model is None else [slot_model]))
-    if not targets:
-        raise TfbridgeError("no model given", "pass PATH... (files or directories) or --slot NAME")
+    wanted = Contract(
+        input_shape=None if input_shape is None else parse_shape(input_shape, "--input-shape"),
+        output_shape=None if output_shape is None else parse_shape(output_shape, "--output-shape"),
+        output_activation=output_activation,
+    )
     with ProgressLines(quiet or json_output, verbose) as progress:
-        report = verify_paths(
-            targets,
-            contract=None if contract == Contract() else contract,
+        report = verify_request(
+            paths or [],
+            slot=slot,
+            contract=wanted,
             runtime=runtime,
             trust=trust,
             reference_python=reference,
             progress=progress,
             daemon=daemon,
             cache=cache,
-        )
-    if not any(model.readable for model in report.models):
-        first = report.models[0]
-        reason = next((c.message for c in first.checks if c.id == "static.file"), "unreadable")
-        raise TfbridgeError(
-            f"{printable_path(first.path)}: {reason}",
-            "give the path of a Keras .h5 model (what `model.save('m.h5')` writes)",
         )
     if json_output:
         print_json(report)
@@ -141,55 +135,6 @@ def verify(
         raise EnvironmentFailure(report.worker_failures[0])
     if report.failed:
         raise typer.Exit(EXIT_FAILED)
-
-
-def _contract(
-    slot: str | None, input_shape: str | None, output_shape: str | None, activation: str | None
-) -> tuple[Contract, Path | None]:
-    from tfbridge.contract import Contract
-
-    base, model = Contract(), None
-    if slot is not None:
-        from tfbridge.config import load_config
-        from tfbridge.errors import TfbridgeError
-
-        config = load_config()
-        if slot not in config.slots:
-            known = ", ".join(sorted(config.slots)) or "none"
-            raise TfbridgeError(
-                f"no slot '{slot}' in {config.source} (slots: {known})",
-                "name a slot from the project config",
-            )
-        base, model = config.slots[slot].contract, config.slots[slot].model
-    return Contract(
-        input_shape=_shape(input_shape, "--input-shape") or base.input_shape,
-        output_shape=_shape(output_shape, "--output-shape") or base.output_shape,
-        output_activation=activation or base.output_activation,
-    ), model
-
-
-def _shape(text: str | None, option: str) -> tuple[int | None, ...] | None:
-    if text is None:
-        return None
-    from tfbridge.errors import TfbridgeError
-
-    parts = [part.strip() for part in text.strip("()[] ").split(",") if part.strip()]
-    sizes = [None if part.lower() in ("none", "?") else _size(part) for part in parts]
-    if not sizes or any(size == 0 for size in sizes):
-        raise TfbridgeError(
-            f"{option} {text!r} is not a shape: sizes are positive whole numbers or None",
-            f"write it as comma-separated sizes, e.g. {option} 28,28,1",
-        )
-    return tuple(sizes)
-
-
-def _size(part: str) -> int:
-    """A positive size, or 0 for anything that is not one (the caller rejects the shape)."""
-    try:
-        size = int(part)
-    except ValueError:
-        return 0
-    return size if size > 0 else 0
 
 
 def _render(report: VerifyReport, quiet: bool) -> None:

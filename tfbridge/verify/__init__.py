@@ -3,7 +3,7 @@ same? `verify_model(path)` answers for one model, `verify_paths(paths)` for many
 
 from __future__ import annotations
 
-from tfbridge.verify.api import verify_model, verify_models, verify_paths
+from tfbridge.verify.api import verify_model, verify_models, verify_paths, verify_request
 from tfbridge.verify.result import Check, ModelReport, VerifyReport
 from tfbridge.verify.static import static_check
 
@@ -15,4 +15,5 @@ __all__ = [
     "verify_model",
     "verify_models",
     "verify_paths",
+    "verify_request",
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from tfbridge.config import load_config
 from tfbridge.contract import Contract
 from tfbridge.envs import env_status, ready_python
 from tfbridge.errors import TfbridgeError
-from tfbridge.model_files import discover_models
+from tfbridge.model_files import discover_models, printable_path
 from tfbridge.verify.result import Check, ModelReport, VerifyReport
 from tfbridge.verify.runtime_check import run_runtime_checks, skip_runtime
 from tfbridge.verify.static import static_check
@@ -69,6 +70,42 @@ def verify_paths(
     )
 
 
+def verify_request(
+    paths: Sequence[Path],
+    *,
+    slot: str | None = None,
+    contract: Contract | None = None,
+    runtime: bool | None = None,
+    trust: bool = False,
+    reference_python: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    daemon: bool = True,
+    cache: bool = True,
+) -> VerifyReport:
+    """What `tfbridge verify` is asked: the paths (or, when none is given, the slot's model),
+    against the slot's contract with the parts `contract` sets put over it.
+
+    A batch in which no path can be read at all is an error (exit 2) naming the first path.
+    """
+    base, slot_model = _slot_contract(slot)
+    targets = list(paths) or ([] if slot_model is None else [slot_model])
+    if not targets:
+        raise TfbridgeError("no model given", "pass PATH... (files or directories) or --slot NAME")
+    wanted = base.overridden_by(contract or Contract())
+    report = verify_paths(
+        targets,
+        contract=None if wanted.is_empty else wanted,
+        runtime=runtime,
+        trust=trust,
+        reference_python=reference_python,
+        progress=progress,
+        daemon=daemon,
+        cache=cache,
+    )
+    _require_a_readable_model(report)
+    return report
+
+
 def verify_models(
     models: Sequence[tuple[Path, Contract | None]],
     *,
@@ -118,6 +155,31 @@ def verify_models(
     return VerifyReport([report for report, _ in checked], worker_failures=failures)
 
 
+def _slot_contract(slot: str | None) -> tuple[Contract, Path | None]:
+    """The project slot's contract and model (an empty contract and None without a slot)."""
+    if slot is None:
+        return Contract(), None
+    config = load_config()
+    if slot not in config.slots:
+        known = ", ".join(sorted(config.slots)) or "none"
+        raise TfbridgeError(
+            f"no slot '{slot}' in {config.source} (slots: {known})",
+            "name a slot from the project config",
+        )
+    return config.slots[slot].contract, config.slots[slot].model
+
+
+def _require_a_readable_model(report: VerifyReport) -> None:
+    if any(model.readable for model in report.models):
+        return
+    first = report.models[0]
+    reason = next((c.message for c in first.checks if c.id == "static.file"), "unreadable")
+    raise TfbridgeError(
+        f"{printable_path(first.path)}: {reason}",
+        "give the path of a Keras .h5 model (what `model.save('m.h5')` writes)",
+    )
+
+
 def _exam_python(runtime: bool | None) -> Path | None:
     if runtime is False:
         return None
@@ -134,4 +196,5 @@ __all__ = [
     "verify_model",
     "verify_models",
     "verify_paths",
+    "verify_request",
 ]
