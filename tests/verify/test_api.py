@@ -84,7 +84,7 @@ def test_verify_request_puts_the_options_over_the_slot_contract(
 
 def test_verify_request_refuses_a_batch_with_nothing_readable(tmp_path: Path) -> None:
     (tmp_path / "empty.h5").write_bytes(b"")
-    with pytest.raises(TfbridgeError, match="empty.h5") as caught:
+    with pytest.raises(TfbridgeError, match=r"empty\.h5") as caught:
         verify_request([tmp_path / "empty.h5"], runtime=False)
     assert caught.value.exit_code == 2 and "Keras .h5 model" in caught.value.hint
     with pytest.raises(TfbridgeError, match="no model given"):
@@ -100,5 +100,5 @@ def test_parse_shape(text: str, shape: tuple[int | None, ...]) -> None:
 
 @pytest.mark.parametrize("text", ["", "a,b", "28,0", "-1"])
 def test_parse_shape_refuses_what_is_not_a_shape(text: str) -> None:
-    with pytest.raises(TfbridgeError, match="--output-shape .* is not a shape"):
+    with pytest.raises(TfbridgeError, match=r"--output-shape .* is not a shape"):
         parse_shape(text, "--output-shape")
