@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tfbridge.verify.knowledge import KNOWLEDGE_FILE, load_knowledge
+from tfbridge.keras29.knowledge import KNOWLEDGE_FILE, load_knowledge
 
 REPO = Path(__file__).resolve().parents[2]
 GENERATOR = REPO / "scripts" / "in_runtime" / "gen_keras29_knowledge.py"

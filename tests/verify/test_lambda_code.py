@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tfbridge.verify.knowledge import load_knowledge
-from tfbridge.verify.lambda_code import inspect_lambda
+from tfbridge.keras29.knowledge import load_knowledge
+from tfbridge.keras29.lambda_code import inspect_lambda
 
 PYENV = Path.home() / ".pyenv" / "versions"
 DUMP = (

@@ -246,7 +246,7 @@ def test_deeply_nested_lambda_code_fails_that_model_only(tmp_path: Path, good: P
 
 
 def test_oversized_lambda_code_is_unreadable(tmp_path: Path) -> None:
-    from tfbridge.verify.lambda_code import MAX_ENCODED_CHARS, inspect_lambda
+    from tfbridge.keras29.lambda_code import MAX_ENCODED_CHARS, inspect_lambda
 
     code = inspect_lambda("A" * (MAX_ENCODED_CHARS + 4))
     assert code.layout == "unreadable" and "too large" in code.detail

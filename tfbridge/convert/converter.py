@@ -26,7 +26,6 @@ from tfbridge.convert.report import (
     Notes,
     ParityCheck,
 )
-from tfbridge.convert.rules import load_rules
 from tfbridge.convert.semantics_gate import SemanticsGate
 from tfbridge.convert.training import DROP_OPTIMIZER_HINT, TrainingConfigRewriter
 from tfbridge.convert.weights import (
@@ -44,6 +43,7 @@ from tfbridge.keras29.config_shape import (
     check_training_config,
 )
 from tfbridge.keras29.graph import structure_problems
+from tfbridge.keras29.rules import load_rules
 from tfbridge.keras29.walk import Walk
 from tfbridge.keras29.walker import MODEL_CLASSES
 from tfbridge.runtime import fingerprint_path, read_fingerprint

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tfbridge.convert.report import RETRAIN_HINT, Notes
-from tfbridge.convert.rules import load_rules
+from tfbridge.keras29.lambda_code import inspect_lambda
 from tfbridge.keras29.lambdas import bytecode_problem
-from tfbridge.verify.lambda_code import inspect_lambda
+from tfbridge.keras29.rules import load_rules
 
 LAMBDA_HINT = RETRAIN_HINT + " (or replace the Lambda with built-in layers)"
 

@@ -10,8 +10,8 @@ from typing import Any
 from tfbridge.convert.lambdas import check_lambda
 from tfbridge.convert.nodes import is_keras3_node, keras3_node_to_legacy, wrap_single_endpoint
 from tfbridge.convert.report import Effect, Notes
-from tfbridge.convert.rules import Rules
 from tfbridge.convert.semantics_gate import REPLACE_HINT, SemanticsGate
+from tfbridge.keras29.rules import Rules
 from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
 from tfbridge.keras29.walker import MODEL_CLASSES
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from tfbridge.convert.report import Effect, Notes
-from tfbridge.convert.rules import Rules
 from tfbridge.convert.semantics_gate import SemanticsGate
+from tfbridge.keras29.knowledge import Category
+from tfbridge.keras29.rules import Rules
 from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
 from tfbridge.keras29.walker import UNDESERIALIZED_METRICS
-from tfbridge.verify.knowledge import Category
 
 DROP_OPTIMIZER_HINT = (
     "use --drop-optimizer to write the model without its training config "

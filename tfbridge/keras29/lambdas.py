@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tfbridge.verify.lambda_code import LambdaCode
+from tfbridge.keras29.lambda_code import LambdaCode
 
 
 def bytecode_problem(code: LambdaCode, python38_opcodes: frozenset[int]) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tfbridge.keras29.config_shape import MAX_NESTING
+from tfbridge.keras29.knowledge import Category
 from tfbridge.keras29.walker import (
     MODEL_CLASSES,
     WRAPPED_OPTIMIZER_KEYS,
@@ -31,7 +32,6 @@ from tfbridge.keras29.walker import (
     argument_kind,
     is_single_object,
 )
-from tfbridge.verify.knowledge import Category
 
 # Layers in layers, optimizers in optimizers, per-output lists in lists: each is one level, and
 # each takes at least one JSON level, so real configs stay far below (the shape check of convert

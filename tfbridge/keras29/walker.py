@@ -1,7 +1,8 @@
 """Where Keras 2.9 finds serialized objects in a saved config: one answer for verify and convert.
 
 Verify walks a saved config to report what Keras 2.9 would fail on; convert walks it to rewrite
-it. Both walk it the way Keras 2.9's deserialization does, so the places it looks live here once:
+it. Both go through the one walk (keras29.walk), the way Keras 2.9's deserialization does, and
+the places it looks live here once:
 which layer arguments hold other layers (wrappers, RNN cells), which hold an activation, an
 initializer, a regularizer, a constraint or a dtype policy, how losses and metrics nest per model
 output, which optimizer keys hold a wrapped optimizer, and the metric names `compile` resolves by
@@ -10,7 +11,7 @@ itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from tfbridge.keras29.semantics import ACTIVATION_KEYS
@@ -70,25 +71,3 @@ def nested_layers(key: str, value: Any) -> Iterator[dict[str, Any]]:
 def is_single_object(value: Any) -> bool:
     """One loss or metric: a name, or a serialized object (not a list/dict of them per output)."""
     return isinstance(value, str) or (isinstance(value, dict) and "class_name" in value)
-
-
-def map_per_output(value: Any, visit: Callable[[Any], Any]) -> Any:
-    """Losses and metrics come as one object, or lists/dicts of them per model output: `visit`
-    each single one and keep the shape (a list leaves out what `visit` turned into None)."""
-    if is_single_object(value):
-        return visit(value)
-    if isinstance(value, list):
-        mapped = (map_per_output(item, visit) for item in value)
-        return [item for item in mapped if item is not None]
-    if isinstance(value, dict):
-        return {key: map_per_output(item, visit) for key, item in value.items()}
-    return value
-
-
-def wrapped_optimizers(config: Any) -> Iterator[tuple[str, Any]]:
-    """(key, serialized optimizer) for each optimizer an optimizer's config wraps."""
-    if not isinstance(config, dict):
-        return
-    for key in WRAPPED_OPTIMIZER_KEYS:
-        if isinstance(config.get(key), dict):
-            yield key, config[key]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from tfbridge.keras29.knowledge import Category, Knowledge, Known
+from tfbridge.keras29.lambda_code import inspect_lambda
 from tfbridge.keras29.lambdas import bytecode_problem
 from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
 from tfbridge.keras29.walker import MODEL_CLASSES, SERIALIZATION_KEYS
@@ -23,8 +25,6 @@ from tfbridge.verify.findings import (
     Stage,
     Writer,
 )
-from tfbridge.verify.knowledge import Category, Knowledge, Known
-from tfbridge.verify.lambda_code import inspect_lambda
 
 FUNCTIONAL_KEYS = ("name", "layers", "input_layers", "output_layers")
 VOCABULARY_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup")

@@ -13,6 +13,7 @@ from tfbridge.keras29.graph import (
     structure_problems,
     weight_size_problems,
 )
+from tfbridge.keras29.knowledge import load_knowledge
 from tfbridge.keras29.walk import Walk
 from tfbridge.keras29.walker import LAMBDA_CLASSES
 from tfbridge.verify.contract_check import check_contract, model_signature
@@ -27,7 +28,6 @@ from tfbridge.verify.findings import (
     Writer,
 )
 from tfbridge.verify.h5file import SavedFile, WeightInfo, read_saved_file
-from tfbridge.verify.knowledge import load_knowledge
 from tfbridge.verify.model_config import ModelConfigEmulator
 from tfbridge.verify.result import Check, LoadOutcome, ModelReport, Verdict
 from tfbridge.verify.training_config import TrainingConfigEmulator

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfbridge.keras29.knowledge import Knowledge
 from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
 from tfbridge.keras29.walker import UNDESERIALIZED_METRICS
 from tfbridge.verify.findings import FIX_COMPILE, Problems, Writer
-from tfbridge.verify.knowledge import Knowledge
 from tfbridge.verify.model_config import ModelConfigEmulator
 
 REQUIRED_KEYS = ("optimizer_config", "loss_weights")

@@ -1,4 +1,5 @@
-"""The converter's own decisions (rules.json) beside what Keras 2.9 accepts (the knowledge file)."""
+"""Convert's own decisions (rules.json, beside this module) next to what Keras 2.9 accepts (the
+knowledge file)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tfbridge.keras29.knowledge import Knowledge, load_knowledge
 from tfbridge.keras29.semantics import KERAS3_PREFIX
 from tfbridge.keras29.walker import SERIALIZATION_KEYS
-from tfbridge.verify.knowledge import Knowledge, load_knowledge
 
 RULES_FILE = Path(__file__).with_name("rules.json")
 
