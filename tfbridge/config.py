@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -21,11 +20,7 @@ from tfbridge.contract import Contract, Shape
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import require_regular_file, write_text_atomic
 from tfbridge.paths import find_project_root
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+from tfbridge.tomlfile import read_toml
 
 CONFIG_FILENAME = "tfbridge.toml"
 PYPROJECT_FILENAME = "pyproject.toml"
@@ -175,7 +170,7 @@ def load_config(start: Path | None = None) -> ProjectConfig:
             f"no {CONFIG_FILENAME} (or [tool.tfbridge] in {PYPROJECT_FILENAME}) in {where}",
             hint=INIT_HINT,
         )
-    data = _tool_section(source) if source.name == PYPROJECT_FILENAME else _read_toml(source)
+    data = read_config_table(source)
     if not isinstance(data, Mapping):
         raise _bad(source, "tool.tfbridge", "must be a table: [tool.tfbridge.target] and slots")
     return parse_config(data, source=source, root=source.parent)
@@ -222,39 +217,18 @@ def parse_dest(dest: str) -> tuple[str | None, str | None, str]:
     return match["user"], match["host"].strip("[]"), match["path"] or "."
 
 
+def read_config_table(source: Path) -> Any:
+    """The settings table as written, unchecked: all of a tfbridge.toml, or pyproject.toml's
+    [tool.tfbridge] (None when absent)."""
+    return _tool_section(source) if source.name == PYPROJECT_FILENAME else read_toml(source)
+
+
 def _tool_section(pyproject: Path) -> Any:
     """pyproject.toml's [tool.tfbridge] (None when absent), whatever type it has."""
-    tool = _read_toml(pyproject).get("tool")
+    tool = read_toml(pyproject).get("tool")
     if not isinstance(tool, Mapping):
         return None
     return tool.get("tfbridge")
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    """The parsed file; anything that stops that is one line naming the file."""
-    require_regular_file(path, hint="make it a plain UTF-8 TOML file")
-    try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
-    except tomllib.TOMLDecodeError as error:
-        raise TfbridgeError(f"{path}: not valid TOML ({error})", hint="fix the syntax") from None
-    except UnicodeDecodeError as error:
-        raise TfbridgeError(
-            f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} on line "
-            f"{_line_of(error.object, error.start)})",
-            hint="TOML files are UTF-8: save it with that encoding",
-        ) from None
-    except RecursionError:
-        raise TfbridgeError(
-            f"{path}: nested too deeply to read", hint="flatten the arrays or tables"
-        ) from None
-    except OSError as error:
-        raise TfbridgeError(f"cannot read {path}: {error.strerror}") from None
-
-
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
 
 
 def _table(value: Any, table: type[TableT], source: Path, key: str) -> TableT:

@@ -29,11 +29,11 @@ def complete_slots(incomplete: str) -> list[str]:
 
 
 def _slot_table() -> Mapping[str, Any]:
-    from tfbridge.config import PYPROJECT_FILENAME, _read_toml, _tool_section, find_config_file
+    from tfbridge.config import find_config_file, read_config_table
 
     source = find_config_file()
     if source is None:
         return {}
-    data = _tool_section(source) if source.name == PYPROJECT_FILENAME else _read_toml(source)
+    data = read_config_table(source)
     slots = data.get("slots") if isinstance(data, Mapping) else None
     return slots if isinstance(slots, Mapping) else {}

@@ -3,7 +3,6 @@ binary wheels only (but for the profile's pure-Python sdists), into a hash-pinne
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +14,7 @@ from tfbridge.envs.uvtool import run_uv
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem, write_text_atomic
 from tfbridge.paths import profiles_dir
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+from tfbridge.tomlfile import tomllib
 
 # uv's --python-platform for each conda platform name.
 UV_PLATFORMS = {
