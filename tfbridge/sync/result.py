@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Literal
 
 Action = Literal["sent", "would-send", "renamed", "unchanged", "refused"]
-SlotState = Literal[
+# How a slot's local model, ledger entry and far-side model agree (`sync status`).
+SyncState = Literal[
     "in-sync", "local-changed", "remote-changed", "not-synced", "local-missing", "multiple-models"
 ]
-Stage = Literal["wait", "verify", "upload", "check", "place", "remote-verify", "rollback"]
+Stage = Literal["wait", "verify", "upload", "place", "remote-verify", "rollback"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class SyncReport:
 @dataclass
 class SlotStatus:
     slot: str
-    state: SlotState
+    state: SyncState
     local_path: Path
     local_sha256: str | None
     remote_models: list[str]

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from tfbridge.envs.profiles import Profile
@@ -19,12 +18,6 @@ from tfbridge.files import write_bytes_atomic
 from tfbridge.paths import profiles_dir
 
 CONDA_FRONTENDS = ("micromamba", "mamba", "conda")
-
-
-@dataclass(frozen=True)
-class CondaLockRun:
-    args: tuple[str, ...]
-    output: Path
 
 
 def conda_lock_path(profile: Profile, directory: Path | None = None) -> Path:
