@@ -75,7 +75,7 @@ class TrainingConfigRewriter(Visitor):
         if target_name != original:
             self.notes.change(f"optimizer `{original}` written as Keras 2.9's `{target_name}`")
         where = f"optimizer {original}"
-        config = self.gate.training_object("optimizer", name, serialized.get("config") or {}, where)
+        config = self.gate.training_object("optimizer", name, _settings(serialized), where)
         kept: Json = {}
         for arg, value in config.items():
             if arg not in known_args:
@@ -94,7 +94,7 @@ class TrainingConfigRewriter(Visitor):
         as usual."""
         target, inner_key, defaults = wrapper["target"], wrapper["inner"], wrapper["defaults"]
         known = self.knowledge.resolve("optimizer", target)
-        config = serialized.get("config") or {}
+        config = _settings(serialized)
         if known is None or inner_key not in config:
             self.notes.refuse(
                 f"the optimizer `{original}` has no Keras 2.9 equivalent", DROP_OPTIMIZER_HINT
@@ -137,9 +137,7 @@ class TrainingConfigRewriter(Visitor):
             )
             return serialized
         where = f"{where} schedule {class_name}"
-        config = self.gate.training_object(
-            "lr_schedule", class_name, serialized.get("config") or {}, where
-        )
+        config = self.gate.training_object("lr_schedule", class_name, _settings(serialized), where)
         kept: Json = {}
         for arg, value in config.items():
             if arg in known.args:
@@ -207,6 +205,12 @@ class TrainingConfigRewriter(Visitor):
                     self.notes.drop(f"{where} {class_name}", arg, item, effect)
             out["config"] = kept
         return out
+
+
+def _settings(serialized: Json) -> Json:
+    """The `config` of a serialized object; none when it holds something else."""
+    config = serialized.get("config")
+    return config if isinstance(config, dict) else {}
 
 
 def _label(value: Any) -> str:
