@@ -352,7 +352,8 @@ def dead_pid() -> int:
 def test_temp_of_a_killed_convert_is_removed_and_a_live_ones_kept(tmp_path: Path) -> None:
     stale = tmp_path / f".out.h5.{dead_pid()}.tmp"
     stale.write_bytes(b"half-written by a convert killed with -9")
-    live = tmp_path / f".out.h5.{os.getpid()}.tmp"
+    # Another process that is alive for sure (not this one: the CLI may run in this process).
+    live = tmp_path / f".out.h5.{os.getppid()}.tmp"
     live.write_bytes(b"being written right now by another convert")
     done = convert_cli(SEQUENTIAL, "-o", tmp_path / "out.h5", "--no-parity")
     assert done.returncode == 0, done.stderr
