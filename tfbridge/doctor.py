@@ -4,7 +4,6 @@ installed TensorFlow / tensorflow-metal pair, drift from the pins, and GPU visib
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from tfbridge.envs import (
     CPU_FALLBACK_HINT,
@@ -24,14 +23,13 @@ from tfbridge.envs import (
 from tfbridge.envs.lock.venv import check_lock
 from tfbridge.envs.probe import Device, installed_distributions
 from tfbridge.errors import EnvironmentFailure, TfbridgeError
-
-Level = Literal["ok", "info", "warn", "fail"]
+from tfbridge.status import Status
 
 
 @dataclass(frozen=True)
 class Finding:
     subject: str
-    level: Level
+    level: Status  # tfbridge.status: the words verify's checks use too
     message: str
     hint: str = ""
 
@@ -72,7 +70,7 @@ def _hardware_finding(hardware: Hardware) -> Finding:
         return Finding(
             "hardware", "warn", text, "TensorFlow 2.9 wheels need AVX: the exam env will not run"
         )
-    return Finding("hardware", "ok", text)
+    return Finding("hardware", "pass", text)
 
 
 def _profile_findings(profile: Profile, hardware: Hardware, check_devices: bool) -> list[Finding]:
@@ -80,7 +78,7 @@ def _profile_findings(profile: Profile, hardware: Hardware, check_devices: bool)
     try:
         profile.check_supported(hardware)
     except TfbridgeError as error:
-        return [Finding(subject, "info", f"not for this machine: {error.message}")]
+        return [Finding(subject, "skip", f"not for this machine: {error.message}")]
     findings = [_lock_finding(profile, hardware), os_finding(profile, hardware)]
     status = env_status(profile.name, hardware)
     findings.append(_env_finding(profile, status))
@@ -110,7 +108,7 @@ def _lock_finding(profile: Profile, hardware: Hardware) -> Finding:
         return Finding(
             f"lock {profile.name}", "fail", state.problem, f"run `tfbridge lock {profile.name}`"
         )
-    return Finding(f"lock {profile.name}", "ok", f"{state.path.name} matches the profile")
+    return Finding(f"lock {profile.name}", "pass", f"{state.path.name} matches the profile")
 
 
 def os_finding(profile: Profile, hardware: Hardware) -> Finding:
@@ -126,19 +124,19 @@ def os_finding(profile: Profile, hardware: Hardware) -> Finding:
     gpu = verdict.gpu
     if gpu is not None:
         return Finding(subject, "warn", verdict.summary, CPU_FALLBACK_HINT)
-    if verdict.shortfalls:
-        return Finding(subject, "info", verdict.summary)
+    if verdict.shortfalls:  # setup says these as warnings too
+        return Finding(subject, "warn", verdict.summary)
     if hardware.os_version is None:
         return Finding(subject, "warn", f"cannot read this machine's {hardware.os_name} version")
-    return Finding(subject, "ok", verdict.summary)
+    return Finding(subject, "pass", verdict.summary)
 
 
 def _env_finding(profile: Profile, status: EnvStatus) -> Finding:
     subject = f"env {profile.name}"
     if status.ready and status.current:
-        return Finding(subject, "ok", f"ready at {status.python}")
+        return Finding(subject, "pass", f"ready at {status.python}")
     if not status.exists:
-        return Finding(subject, "info", "not set up", f"run `tfbridge setup {profile.name}`")
+        return Finding(subject, "skip", "not set up", f"run `tfbridge setup {profile.name}`")
     return Finding(
         subject, "fail", f"{status.problem} ({status.path})", f"run `tfbridge setup {profile.name}`"
     )
@@ -162,7 +160,7 @@ def _drift_findings(profile: Profile, installed: dict[str, str]) -> list[Finding
     return [
         Finding(
             f"pins {profile.name}",
-            "ok",
+            "pass",
             f"{len(profile.pinned_versions)} pinned versions installed",
         )
     ]
@@ -175,7 +173,7 @@ def _pairing_findings(profile: Profile, installed: dict[str, str]) -> list[Findi
         return []
     check = check_metal_pair(tensorflow, metal)
     return [
-        Finding(f"metal {profile.name}", "ok" if check.ok else "fail", check.message, check.hint)
+        Finding(f"metal {profile.name}", "pass" if check.ok else "fail", check.message, check.hint)
     ]
 
 
@@ -191,4 +189,4 @@ def _device_finding(profile: Profile, devices: list[Device], hardware: Hardware)
             f"TensorFlow sees no GPU (devices: {names})",
             f"check tensorflow-metal is installed and paired (`tfbridge doctor`){on}",
         )
-    return Finding(f"devices {profile.name}", "ok", f"TensorFlow sees: {names}")
+    return Finding(f"devices {profile.name}", "pass", f"TensorFlow sees: {names}")

@@ -17,13 +17,13 @@ def test_doctor_reports_a_healthy_exam_env(exam_python: Path) -> None:
     assert report["default_profile"] == "exam" and report["broken"] is False
     findings = {f["subject"]: f for f in report["findings"]}
     assert (
-        findings["env exam"]["level"] == "ok"
+        findings["env exam"]["level"] == "pass"
         and str(exam_python) in findings["env exam"]["message"]
     )
-    assert findings["pins exam"]["level"] == "ok"
-    assert findings["lock exam"]["level"] == "ok"
+    assert findings["pins exam"]["level"] == "pass"
+    assert findings["lock exam"]["level"] == "pass"
     assert "CPU" in findings["devices exam"]["message"]
-    assert findings["profile metal"]["level"] == "info"
+    assert findings["profile metal"]["level"] == "skip"
 
 
 def test_doctor_exits_1_on_a_half_built_env(
