@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,12 @@ def test_interrupt_with_json_prints_one_error_object(exam_python: Path, tmp_path
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert json.loads(stdout)["error"]["exit_code"] == 130
+
+
+def test_cli_start_up_imports_no_heavy_or_record_library() -> None:
+    probe = (
+        "import sys, tfbridge.cli.main; "
+        "print(sorted({'h5py', 'numpy', 'msgspec', 'tensorflow', 'asyncssh'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -9,7 +9,6 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import msgspec
 import typer
 
 if TYPE_CHECKING:
@@ -41,8 +40,10 @@ def console(stderr: bool = False) -> Console:
 def to_jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, msgspec.Struct):  # a validated record (tfbridge.records)
-        return {name: to_jsonable(getattr(value, name)) for name in value.__struct_fields__}
+    # A tfbridge.records record, told without importing msgspec on the CLI's start-up path.
+    record_fields = getattr(type(value), "__struct_fields__", None)
+    if record_fields is not None:
+        return {name: to_jsonable(getattr(value, name)) for name in record_fields}
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
