@@ -16,7 +16,8 @@ from tfbridge.convert.semantics_gate import SemanticsGate
 from tfbridge.convert.training import TrainingConfigRewriter
 from tfbridge.keras29.knowledge import load_knowledge
 from tfbridge.keras29.rules import load_rules
-from tfbridge.keras29.walk import Visitor, Walk
+from tfbridge.keras29.visitor import Visitor
+from tfbridge.keras29.walk import Walk
 from tfbridge.verify.findings import Problems, Writer
 from tfbridge.verify.h5file import SavedFile, read_saved_file
 from tfbridge.verify.model_config import ModelConfigEmulator

@@ -17,9 +17,11 @@ from tfbridge.convert.layers import ConfigRewriter
 from tfbridge.convert.report import Notes
 from tfbridge.convert.semantics_gate import SemanticsGate
 from tfbridge.convert.training import TrainingConfigRewriter
+from tfbridge.keras29.config_shape import ConfigShapeError, check_model_config
 from tfbridge.keras29.knowledge import load_knowledge
 from tfbridge.keras29.rules import load_rules
-from tfbridge.keras29.walk import MAX_WALK_DEPTH, Place, Visitor, Walk
+from tfbridge.keras29.visitor import Place, Visitor
+from tfbridge.keras29.walk import MAX_WALK_DEPTH, Walk
 from tfbridge.verify.findings import Finding, Problems, Writer
 from tfbridge.verify.model_config import ModelConfigEmulator
 from tfbridge.verify.static import static_check
@@ -153,7 +155,12 @@ ODD_MODEL_CONFIGS: list[Any] = [
         "class_name": "Functional",
         "config": {
             "name": "m",
-            "layers": [{**dense(), "inbound_nodes": "x"}, {**dense("d2"), "inbound_nodes": [7]}],
+            "layers": [
+                {**dense(), "inbound_nodes": "x"},
+                {**dense("d2"), "inbound_nodes": [7]},
+                {"inbound_nodes": [{"args": 3}]},
+                {"class_name": "Functional", "config": None, "inbound_nodes": None},
+            ],
             "input_layers": 5,
             "output_layers": None,
         },
@@ -178,11 +185,12 @@ ODD_MODEL_CONFIGS: list[Any] = [
 @pytest.mark.parametrize("config", ODD_MODEL_CONFIGS)
 def test_odd_model_configs_walk_without_crashing(config: Any) -> None:
     original = copy.deepcopy(config)
+    assert Walk(Visitor()).model(config) == original
     walked, findings = verify_model(config)
     assert walked == config == original, "a reporting walk hands back the tree it was given"
     assert any(finding.severity == "fail" for finding in findings)
-    convert_model(config)
-    assert config == original, "a transforming walk builds a new tree, never edits its input"
+    with pytest.raises(ConfigShapeError):
+        check_model_config(config)  # convert refuses these in one line before it walks
 
 
 ODD_TRAINING_CONFIGS: list[Any] = [
@@ -199,10 +207,11 @@ ODD_TRAINING_CONFIGS: list[Any] = [
 @pytest.mark.parametrize("config", ODD_TRAINING_CONFIGS)
 def test_odd_training_configs_walk_without_crashing(config: Any) -> None:
     original = copy.deepcopy(config)
+    assert Walk(Visitor()).training(config) == original
     walked, _ = verify_training(config)
     assert walked == config == original
     convert_training(config)
-    assert config == original
+    assert config == original, "a transforming walk builds a new tree, never edits its input"
 
 
 # ------------------------------------------------------------ where the walk goes

@@ -12,7 +12,8 @@ from tfbridge.convert.nodes import is_keras3_node, keras3_node_to_legacy, wrap_s
 from tfbridge.convert.report import Effect, Notes
 from tfbridge.convert.semantics_gate import REPLACE_HINT, SemanticsGate
 from tfbridge.keras29.rules import Rules
-from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
+from tfbridge.keras29.visitor import Leaf, Place, Visitor
+from tfbridge.keras29.walk import MAX_WALK_DEPTH
 from tfbridge.keras29.walker import MODEL_CLASSES
 
 Json = dict[str, Any]

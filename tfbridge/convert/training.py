@@ -12,7 +12,8 @@ from tfbridge.convert.report import Effect, Notes
 from tfbridge.convert.semantics_gate import SemanticsGate
 from tfbridge.keras29.knowledge import Category
 from tfbridge.keras29.rules import Rules
-from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
+from tfbridge.keras29.visitor import Leaf, Place, Visitor
+from tfbridge.keras29.walk import MAX_WALK_DEPTH
 from tfbridge.keras29.walker import UNDESERIALIZED_METRICS
 
 DROP_OPTIMIZER_HINT = (

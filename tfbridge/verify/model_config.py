@@ -14,7 +14,8 @@ from typing import Any
 from tfbridge.keras29.knowledge import Category, Knowledge, Known
 from tfbridge.keras29.lambda_code import inspect_lambda
 from tfbridge.keras29.lambdas import bytecode_problem
-from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
+from tfbridge.keras29.visitor import Leaf, Place, Visitor
+from tfbridge.keras29.walk import MAX_WALK_DEPTH
 from tfbridge.keras29.walker import MODEL_CLASSES, SERIALIZATION_KEYS
 from tfbridge.verify.findings import (
     FIX_COMPILE,

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from tfbridge.keras29.knowledge import Knowledge
-from tfbridge.keras29.walk import MAX_WALK_DEPTH, Leaf, Place, Visitor
+from tfbridge.keras29.visitor import Leaf, Place, Visitor
+from tfbridge.keras29.walk import MAX_WALK_DEPTH
 from tfbridge.keras29.walker import UNDESERIALIZED_METRICS
 from tfbridge.verify.findings import FIX_COMPILE, Problems, Writer
 from tfbridge.verify.model_config import ModelConfigEmulator
