@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from tfbridge.config import load_config
@@ -10,6 +10,7 @@ from tfbridge.contract import Contract
 from tfbridge.envs import env_status, ready_python
 from tfbridge.errors import TfbridgeError
 from tfbridge.model_files import discover_models, printable_path
+from tfbridge.progress import Progress
 from tfbridge.verify.result import Check, ModelReport, VerifyReport
 from tfbridge.verify.runtime_check import run_runtime_checks, skip_runtime
 from tfbridge.verify.static import static_check
@@ -49,7 +50,7 @@ def verify_paths(
     trust: bool = False,
     reference_python: Path | None = None,
     exam_python: Path | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     daemon: bool = True,
     cache: bool = True,
 ) -> VerifyReport:
@@ -78,7 +79,7 @@ def verify_request(
     runtime: bool | None = None,
     trust: bool = False,
     reference_python: Path | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     daemon: bool = True,
     cache: bool = True,
 ) -> VerifyReport:
@@ -113,7 +114,7 @@ def verify_models(
     trust: bool = False,
     reference_python: Path | None = None,
     exam_python: Path | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     daemon: bool = True,
     cache: bool = True,
 ) -> VerifyReport:
