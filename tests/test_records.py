@@ -95,7 +95,7 @@ def test_a_damaged_ledger_line_is_unknown_never_a_pass(tmp_path: Path, damage: b
 
 def test_a_ledger_line_with_a_key_nobody_knows_or_a_wrong_type_is_skipped(tmp_path: Path) -> None:
     valid = msgspec.to_builtins(_entry("q1"))
-    lines = [{**valid, "colour": "red"}, {**valid, "verdict": 1}, valid]
+    lines = [{**valid, "colour": "red"}, {**valid, "verdict": 1}, {**valid, "action": "x"}, valid]
     (tmp_path / "ledger.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert ledger.read(tmp_path) == [_entry("q1")]
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 from tfbridge import records
 from tfbridge.contract import Contract
@@ -19,7 +20,7 @@ LEDGER_FILENAME = "ledger.jsonl"
 
 class LedgerEntry(records.Record, frozen=True):
     time: str
-    action: str
+    action: Literal["sync", "verify", "rollback"]  # sent, verified where it stands, rolled back
     slot: str
     local_path: str
     remote_path: str
