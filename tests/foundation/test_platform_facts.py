@@ -23,7 +23,7 @@ import pytest
 import tfbridge.envs.hardware
 from tests.conftest import REPO, run_tfbridge
 from tfbridge.doctor import diagnose
-from tfbridge.envs import setup_profile
+from tfbridge.envs import Step, setup_profile
 from tfbridge.envs.hardware import RawFacts, read_facts
 from tfbridge.envs.lock.binaries import Slice, read_native_file
 from tfbridge.envs.lock.dialect import dialect_problem, exam_dialect
@@ -102,11 +102,13 @@ def test_metal_binaries_need_macos_11_3_and_the_gpu_plugin_12_3(metal_install: P
     assert all("macosx_11_0_arm64" in w for w in wheels["tensorflow-macos"])
 
 
+@pytest.mark.slow  # metal_install: a real uv install
 def test_a_fat_file_is_read_slice_by_slice(metal_install: Path) -> None:
     native = read_native_file(metal_install / "charset_normalizer" / "cd.abi3.so", "mach-o")
     assert native.slices == (Slice("x86_64", "10.9"), Slice("arm64", "11.0"))
 
 
+@pytest.mark.slow  # metal_install: a real uv install
 def test_the_install_builds_no_sdist(metal_install: Path) -> None:
     lock_text = lock_path(METAL, "osx-arm64").read_text()
     assert 'name = "promise"' in lock_text
@@ -288,7 +290,7 @@ def test_setup_metal_on_macos_11_0_is_refused_before_anything_is_installed(
     play: Play, empty_home: Path
 ) -> None:
     play(_apple_silicon("11.0"))
-    said: list[str] = []
+    said: list[Step] = []
     with pytest.raises(EnvironmentFailure) as refused:
         setup_profile("metal", progress=said.append)
     assert refused.value.exit_code == EXIT_ENVIRONMENT
@@ -304,10 +306,10 @@ def test_setup_metal_on_macos_12_1_says_what_the_gpu_plugin_needs_first(
     play: Play, empty_home: Path
 ) -> None:
     play(_apple_silicon("12.1"))
-    said: list[str] = []
+    said: list[Step] = []
     with pytest.raises(TfbridgeError):  # past the warning, this Linux has no arm64 Python 3.8
         setup_profile("metal", progress=said.append)
-    assert said[0] == (
+    assert said[0].text == (
         "warning: tensorflow-metal 0.5.0's GPU plugin needs macOS 12.3; this Mac runs 12.1: "
         "update macOS, or train on the CPU with `--allow-cpu`"
     )

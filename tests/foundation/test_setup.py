@@ -150,12 +150,50 @@ def test_a_stale_lock_is_refused_by_setup_and_lock_check(
     assert run_tfbridge("lock", "--check").returncode == 0
 
 
+MARKER_RECORD = {
+    "profile": "exam",
+    "backend": "venv",
+    "lock": "envs/locks/pylock.exam-linux-64.toml",
+    "lock_digest": "0" * 64,
+    "built_at": "2026-12-02T10:07:19+0000",
+    "smoke": {
+        "python": "3.8.18",
+        "imports": {"tensorflow": {"ok": True, "version": "2.9.0"}},
+        "devices": ["CPU:/physical_device:CPU:0"],
+    },
+}
+
+
 def test_env_whose_interpreter_vanished_is_not_ready(scratch_home: Path) -> None:
     env = scratch_home / "envs" / "exam"
     env.mkdir(parents=True)
-    (env / MARKER).write_text(json.dumps({"profile": "exam", "backend": "venv"}))
+    (env / MARKER).write_text(json.dumps(MARKER_RECORD))
     status = env_status("exam")
     assert not status.ready and status.problem == "its interpreter is missing"
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        json.dumps({**MARKER_RECORD, "ready": True}),  # a key tfbridge never writes
+        json.dumps({**MARKER_RECORD, "backend": "pip"}),
+        json.dumps({**MARKER_RECORD, "smoke": {"python": 3.8}}),
+        json.dumps({"profile": "exam", "backend": "venv"}),
+        json.dumps([MARKER_RECORD]),
+        "{" * 100_000,
+        "\udcff not JSON",
+    ],
+    ids=["unknown-key", "bad-backend", "bad-smoke", "missing-keys", "a-list", "deep", "garbage"],
+)
+def test_a_corrupt_or_foreign_marker_means_not_ready(scratch_home: Path, marker: str) -> None:
+    env = scratch_home / "envs" / "exam"
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").symlink_to(sys.executable)
+    (env / MARKER).write_text(marker, errors="surrogateescape")
+    status = env_status("exam")
+    assert (status.ready, status.problem) == (False, "half-built (no completion record)")
+    line = assert_one_line_error(run_tfbridge("env", "path", "exam"))
+    assert "half-built" in line and "Run `tfbridge setup exam`" in line
 
 
 @pytest.mark.runtime  # builds a real exam environment with uv

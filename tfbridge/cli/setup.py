@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,9 @@ from tfbridge.cli.app import app
 from tfbridge.cli.completion import complete_profiles
 from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, print_json
 from tfbridge.cli.progress import ProgressLines
+
+if TYPE_CHECKING:
+    from tfbridge.envs import Step
 
 
 @app.command()
@@ -45,17 +48,18 @@ def setup(
     verbose: VerboseOption = False,
 ) -> None:
     """Build locked environments (idempotent: an env built from the current lock is left alone)."""
-    from tfbridge.envs import setup_profiles
+    from tfbridge.envs import setup_profiles  # the domain stays off `tfbridge --help`'s path
 
-    steps = ProgressLines(quiet, verbose)
-    results = setup_profiles(
-        profiles or [],
-        backend=backend,
-        python=python,
-        prefix=prefix,
-        jupyter=jupyter,
-        progress=lambda profile, message: steps(f"[{profile}] {message}"),
-    )
+    progress = SetupProgress(quiet, verbose)
+    with progress:
+        results = setup_profiles(
+            profiles or [],
+            backend=backend,
+            python=python,
+            prefix=prefix,
+            jupyter=jupyter,
+            progress=progress.step,
+        )
     if json_output:
         print_json({"environments": results})
         return
@@ -65,3 +69,19 @@ def setup(
         console().print(f"  interpreter for PyCharm: {result.python}", markup=False)
         if result.jupyter_kernel:
             console().print(f"  Jupyter kernel: {result.jupyter_kernel}", markup=False)
+
+
+class SetupProgress(ProgressLines):
+    """Setup's steps on stderr (stdout stays clean for --json): each phase with its time when it
+    ends, and on a terminal a spinner naming the phase while it runs."""
+
+    def step(self, step: Step) -> None:
+        label = f"[{step.profile}] {step.text}"
+        if not step.phase or step.seconds is not None:
+            self(label if step.seconds is None else f"{label} {step.seconds:.1f} s")
+            return
+        self._stop_spinner()
+        err = console(stderr=True)
+        if err.is_terminal and not self.quiet:
+            self._spinner = err.status(self.stamped(label), spinner="dots")
+            self._spinner.start()

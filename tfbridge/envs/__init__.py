@@ -2,11 +2,13 @@
 
 Profiles (`profiles`), their hash-pinned locks (`lock/`), the interpreter a venv is made from
 (`interpreters`), this machine's hardware and OS (`hardware`, `os_support`), the tensorflow-metal
-pairing (`pairing`), the build itself with its smoke test (`store`, `smoke`, `probe`) and a Jupyter
-kernel (`jupyter`). This package sits below `runtime`, `verify`, `sync` and `train`: it imports none
-of them, and they import what they need of it from here.
+pairing (`pairing`), the build (`build`, `build_lock`, `uvtool`), its smoke test (`smoke`, through
+the one in-environment probe, `probe`), where environments live and whether they are ready
+(`store`, `prefixes`) and a Jupyter kernel (`jupyter`). This package sits below `runtime`,
+`verify`, `sync` and `train`: it imports none of them, and they import what they need from here.
 """
 
+from tfbridge.envs.build import SetupResult, Step, setup_profile, setup_profiles
 from tfbridge.envs.hardware import Hardware, detect
 from tfbridge.envs.os_support import CPU_FALLBACK_HINT, gpu_plugin_need, os_verdict, refusal
 from tfbridge.envs.pairing import check_metal_pair, metal_for
@@ -15,15 +17,12 @@ from tfbridge.envs.profiles import Profile, default_profile_name, load_profile, 
 from tfbridge.envs.store import (
     MARKER,
     EnvStatus,
-    SetupResult,
     env_dir,
     env_status,
     list_envs,
     python_in,
     ready_python,
     remove_env,
-    setup_profile,
-    setup_profiles,
 )
 
 __all__ = [
@@ -33,6 +32,7 @@ __all__ = [
     "Hardware",
     "Profile",
     "SetupResult",
+    "Step",
     "check_metal_pair",
     "default_profile_name",
     "detect",

@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 from tfbridge.errors import EnvironmentFailure
+from tfbridge.records import Record
 
 PROBE_TIMEOUT_SECONDS = 600.0
 
@@ -47,20 +48,20 @@ print(json.dumps(report))
 """
 
 
-class ImportOutcome(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+class ImportOutcome(Record, frozen=True):
     ok: bool
     version: str | None = None
     error: str | None = None
 
 
-class Device(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+class Device(Record, frozen=True):
     """A device TensorFlow sees, e.g. name "/physical_device:GPU:0", device_type "GPU"."""
 
     device_type: str
     name: str
 
 
-class EnvReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+class EnvReport(Record, frozen=True):
     python: str  # X.Y.Z
     imports: dict[str, ImportOutcome]
     devices: list[Device] | None = None  # None when not asked, or TensorFlow failed

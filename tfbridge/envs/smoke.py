@@ -5,16 +5,23 @@ profile needs one)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from tfbridge.envs import probe
 from tfbridge.envs.profiles import Profile
 from tfbridge.errors import EnvironmentFailure
+from tfbridge.records import Record
 
 
-def run_smoke_test(profile: Profile, python: Path) -> dict[str, Any]:
-    """What the environment answered, as its marker records it; EnvironmentFailure if anything
-    is wrong."""
+class SmokeReport(Record, frozen=True):
+    """What a new environment answered, as its marker records it."""
+
+    python: str  # X.Y.Z
+    imports: dict[str, probe.ImportOutcome]  # module -> its distribution's version
+    devices: list[str]  # "CPU:/physical_device:CPU:0"
+
+
+def run_smoke_test(profile: Profile, python: Path) -> SmokeReport:
+    """What the environment answered; EnvironmentFailure if anything is wrong."""
     report = probe.ask_environment(python, profile.imports, devices=True)
     problems = [*_import_problems(profile, report), *_device_problems(profile, report)]
     if problems:
@@ -22,14 +29,8 @@ def run_smoke_test(profile: Profile, python: Path) -> dict[str, Any]:
             f"the new '{profile.name}' environment failed its smoke test: {'; '.join(problems)}",
             "it was not kept; run `tfbridge doctor`, then `tfbridge setup` again",
         )
-    return {
-        "python": report.python,
-        "imports": {
-            module: {"ok": outcome.ok, "version": outcome.version}
-            for module, outcome in report.imports.items()
-        },
-        "devices": [f"{d.device_type}:{d.name}" for d in report.devices or []],
-    }
+    devices = [f"{d.device_type}:{d.name}" for d in report.devices or []]
+    return SmokeReport(python=report.python, imports=report.imports, devices=devices)
 
 
 def _import_problems(profile: Profile, report: probe.EnvReport) -> list[str]:
