@@ -8,10 +8,11 @@ import typer
 
 from tfbridge.cli.app import app
 from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, print_json
+from tfbridge.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from tfbridge.doctor import DoctorReport
-    from tfbridge.envs.hardware import Hardware
+    from tfbridge.envs import Hardware
 
 
 @app.command()
@@ -27,8 +28,7 @@ def doctor(
 
     Exits 1 when something you rely on is broken.
     """
-    from tfbridge.doctor import diagnose
-    from tfbridge.errors import EXIT_FAILED
+    from tfbridge.doctor import diagnose  # off `tfbridge --help`'s path
 
     report = diagnose(check_devices=devices)
     if json_output:
@@ -47,7 +47,7 @@ def doctor(
 
 
 def _render(report: DoctorReport, quiet: bool, verbose: bool) -> None:
-    from rich.table import Table
+    from rich.table import Table  # Rich is heavy: only when a table is drawn
 
     if verbose:
         console().print(_hardware_line(report.hardware), markup=False)

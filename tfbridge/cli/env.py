@@ -35,7 +35,7 @@ def list_(
     verbose: VerboseOption = False,
 ) -> None:
     """Every profile's environment: where it is, whether it is ready and current."""
-    from tfbridge.envs import list_envs
+    from tfbridge.envs import list_envs  # each command imports the domain when it runs: fast --help
 
     statuses = list_envs()
     if json_output:
@@ -53,7 +53,7 @@ def _state(status: EnvStatus) -> str:
 
 
 def _table(statuses: list[EnvStatus], verbose: bool) -> None:
-    from rich.table import Table
+    from rich.table import Table  # Rich is heavy: only when a table is drawn
 
     columns = ["profile", "state", "backend", "built", "path"] + (["python"] if verbose else [])
     table = Table(*columns)
@@ -72,8 +72,7 @@ def _table(statuses: list[EnvStatus], verbose: bool) -> None:
 @env_app.command()
 def path(profile: ProfileArgument) -> None:
     """Print the interpreter of a ready environment (what PyCharm or scripts should use)."""
-    from tfbridge.envs import ready_python
-    from tfbridge.envs.profiles import load_profile
+    from tfbridge.envs import load_profile, ready_python
 
     load_profile(profile)
     typer.echo(str(ready_python(profile)))

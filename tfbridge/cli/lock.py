@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,6 +10,10 @@ from tfbridge.cli.app import app
 from tfbridge.cli.completion import complete_profiles
 from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, print_json
 from tfbridge.cli.progress import ProgressLines
+from tfbridge.errors import EXIT_FAILED
+
+if TYPE_CHECKING:
+    from tfbridge.envs.lock.committed import LockRow
 
 
 @app.command()
@@ -55,53 +59,27 @@ def lock(
 
     --check exits 1 when any lock or its facts is missing or stale.
     """
-    from tfbridge.envs.lock.committed import check_committed, write_committed
-    from tfbridge.envs.lock.conda import write_conda_lock
-    from tfbridge.envs.profiles import load_profile, profile_names
-    from tfbridge.errors import EXIT_FAILED, TfbridgeError
+    from tfbridge.envs.lock.committed import lock_profiles  # off `tfbridge --help`'s path
 
-    if backend not in ("venv", "conda"):
-        raise TfbridgeError(f"unknown backend '{backend}'", "use venv or conda")
-    say = ProgressLines(quiet or json_output, verbose)
-    rows: list[dict[str, object]] = []
-    for name in profiles or profile_names():
-        profile = load_profile(name)
-        if backend == "conda":
-            path = write_conda_lock(profile, platform or ())
-            rows.append(
-                {
-                    "profile": name,
-                    "platform": ",".join(platform or profile.platforms),
-                    "path": str(path),
-                    "status": "written",
-                }
-            )
-            continue
-        for target in platform or profile.platforms:
-            if check:
-                row = check_committed(profile, target)
-            else:
-                row = write_committed(profile, target, facts_only=facts_only, say=say)
-            rows.append(
-                {
-                    "profile": row.profile,
-                    "platform": row.platform,
-                    "path": str(row.path),
-                    "status": row.status,
-                    "problem": row.problem,
-                }
-            )
+    rows = lock_profiles(
+        profiles or [],
+        platforms=platform or [],
+        backend=backend,
+        check=check,
+        facts_only=facts_only,
+        say=ProgressLines(quiet or json_output, verbose),
+    )
     if json_output:
         print_json({"locks": rows})
     else:
         _render(rows)
-    if any(row["status"] == "stale" for row in rows):
+    if any(row.stale for row in rows):
         raise typer.Exit(EXIT_FAILED)
 
 
-def _render(rows: list[dict[str, object]]) -> None:
+def _render(rows: list[LockRow]) -> None:
     for row in rows:
-        line = f"{row['profile']:<8} {row['platform']:<10} {row['status']:<24} {row['path']}"
-        if row.get("problem"):
-            line += f" ({row['problem']})"
+        line = f"{row.profile:<8} {row.platform:<10} {row.status:<24} {row.path}"
+        if row.problem:
+            line += f" ({row.problem})"
         console().print(line, markup=False, soft_wrap=True)

@@ -3,16 +3,17 @@ current and that the lock keeps the exam's dialect. One row per profile and plat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tfbridge.envs.lock.binaries import require_readers
+from tfbridge.envs.lock.conda import write_conda_lock
 from tfbridge.envs.lock.dialect import dialect_problem, exam_dialect
 from tfbridge.envs.lock.facts import facts_path, facts_problem, read_facts, write_facts
 from tfbridge.envs.lock.inspect import generate_facts
 from tfbridge.envs.lock.venv import check_lock, lock_path, read_lock, write_venv_lock
-from tfbridge.envs.profiles import Profile
+from tfbridge.envs.profiles import Profile, load_profile, profile_names
 from tfbridge.errors import TfbridgeError
 
 
@@ -23,6 +24,39 @@ class LockRow:
     path: Path
     status: str  # "current", "stale", or what was written
     problem: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.status == "stale"
+
+
+def lock_profiles(
+    names: Sequence[str],
+    *,
+    platforms: Sequence[str] = (),
+    backend: str = "venv",
+    check: bool = False,
+    facts_only: bool = False,
+    say: Callable[[str], None],
+) -> list[LockRow]:
+    """`tfbridge lock`: write (or with `check`, only check) the lock of each named profile (default:
+    all) for each of `platforms` (default: the profile's), one row each."""
+    if backend not in ("venv", "conda"):
+        raise TfbridgeError(f"unknown backend '{backend}'", "use venv or conda")
+    rows: list[LockRow] = []
+    for profile in [load_profile(name) for name in names or profile_names()]:
+        if backend == "conda":
+            path = write_conda_lock(profile, platforms)
+            rows.append(
+                LockRow(profile.name, ",".join(platforms or profile.platforms), path, "written")
+            )
+            continue
+        for platform in platforms or profile.platforms:
+            if check:
+                rows.append(check_committed(profile, platform))
+            else:
+                rows.append(write_committed(profile, platform, facts_only=facts_only, say=say))
+    return rows
 
 
 def check_committed(profile: Profile, platform: str) -> LockRow:
