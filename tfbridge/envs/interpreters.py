@@ -1,5 +1,7 @@
-"""Finding a Python interpreter of a given X.Y version: --python, uv-managed, pyenv, python.org
-framework builds, Homebrew, then PATH."""
+"""Finding a Python interpreter of a given X.Y version: --python, else what `uv python find` finds
+(uv-managed Pythons and PATH, never a virtual environment), else the places uv does not look:
+pyenv's versions (its shims fail when that version is not active), python.org framework builds,
+Homebrew, then PATH."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfbridge.envs.uvtool import run_uv
 from tfbridge.errors import EnvironmentFailure, TfbridgeError
 
+DOWNLOADS_ENV_VAR = "UV_PYTHON_DOWNLOADS"
 _PROBE = (
     "import json, platform, sys; "
     "version = '%d.%d.%d' % sys.version_info[:3]; "
@@ -88,7 +92,7 @@ def _check_explicit(path: Path, version: str, machine: str | None) -> Interprete
 
 def candidate_paths(version: str) -> Iterator[Path]:
     home = Path.home()
-    yield from _uv_managed(version)
+    yield from uv_python_find(version)
     pyenv_root = Path(os.environ.get("PYENV_ROOT", home / ".pyenv"))
     yield from sorted(
         (pyenv_root / "versions").glob(f"{version}.*/bin/python{version}"), reverse=True
@@ -102,13 +106,15 @@ def candidate_paths(version: str) -> Iterator[Path]:
             yield Path(found)
 
 
-def _uv_managed(version: str) -> Iterator[Path]:
-    root = Path(os.environ.get("UV_PYTHON_INSTALL_DIR", _default_uv_python_dir()))
-    for install in sorted(root.glob(f"cpython-{version}.*"), reverse=True):
-        yield install / "bin" / f"python{version}"
-        yield install / "python.exe"
-
-
-def _default_uv_python_dir() -> Path:
-    data = os.environ.get("XDG_DATA_HOME")
-    return (Path(data) if data else Path.home() / ".local" / "share") / "uv" / "python"
+def uv_python_find(version: str) -> Iterator[Path]:
+    """The interpreter `uv python find` picks for `version`, if any. It never downloads one unless
+    the user allowed it through uv's own setting (UV_PYTHON_DOWNLOADS)."""
+    args = ["python", "find", version, "--system", "--no-project", "--no-config"]
+    if DOWNLOADS_ENV_VAR not in os.environ:
+        args.append("--no-python-downloads")
+    try:
+        found = run_uv(args, what=f"finding Python {version} with uv").strip()
+    except TfbridgeError:  # uv found none (or a broken shim first): look further
+        return
+    if found:
+        yield Path(found)

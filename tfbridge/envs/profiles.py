@@ -89,7 +89,7 @@ def default_profile_name(hardware: Hardware) -> str:
 
 
 def parse_profile(name: str, path: Path) -> Profile:
-    import yaml
+    import yaml  # PyYAML is slow to import: only once a profile is read
 
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -108,6 +108,7 @@ def _architecture(name: str | None) -> str:
 
 
 def _read_macho(path: Path) -> tuple[Slice, ...]:
+    # Each reader is imported where it is used: `require_readers` names a missing one first.
     from macholib.mach_o import CPU_TYPE_NAMES, LC_BUILD_VERSION, LC_VERSION_MIN_MACOSX
     from macholib.MachO import MachO
 
