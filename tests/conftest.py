@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.in_process import can_run_in_process, run_in_process
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 
@@ -56,18 +58,34 @@ def run_tfbridge(
     cwd: Path | None = None,
     timeout: float = 900,
     prefix: Sequence[str] = (),
+    process: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI in a subprocess, as a user would (`prefix`: e.g. setpriv, to run it
-    without root's override of file modes)."""
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "tfbridge", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+    """Run the real CLI as a user would, and return what it printed and its exit code.
+
+    It runs in this process (tests/in_process.py: the same entry point, arguments, environment
+    and working directory, output captured at the file descriptors) unless the process boundary
+    is what is looked at: `process=True`, a `prefix` (e.g. setpriv, to run it without root's
+    override of file modes), --debug (the interpreter prints the traceback) or shell completion.
+    """
+    full_env = {**os.environ, **(env or {})}
+    argv = [str(arg) for arg in args]
+    if process or prefix or _needs_a_process(argv, full_env) or not can_run_in_process():
+        return subprocess.run(
+            [*prefix, sys.executable, "-m", "tfbridge", *argv],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=timeout,
+            check=False,
+            env=full_env,
+        )
+    return run_in_process(argv, full_env, cwd, timeout)
+
+
+def _needs_a_process(argv: list[str], env: dict[str, str]) -> bool:
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    debug = "--debug" in options or env.get("TFBRIDGE_DEBUG", "") not in ("", "0")
+    return debug
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int = 2) -> str:

@@ -159,6 +159,7 @@ def test_a_failed_setup_with_a_prefix_records_nothing(raced: RacedHome, tmp_path
     assert checks["runtime.load"] == "pass" and checks["runtime.parity"] == "pass"
 
 
+@pytest.mark.slow  # the raced fixture: real uv installs
 def test_a_hand_edited_lock_is_refused_by_setup_and_named_by_lock_check(
     raced: RacedHome, tmp_path: Path
 ) -> None:
@@ -181,6 +182,7 @@ def test_a_hand_edited_lock_is_refused_by_setup_and_named_by_lock_check(
     assert check.stdout.count("current") == 3
 
 
+@pytest.mark.slow  # the raced fixture: real uv installs
 def test_a_lock_whose_sha256_is_not_pypis_fails_in_uvs_own_words(
     raced: RacedHome, tmp_path: Path
 ) -> None:
@@ -213,6 +215,7 @@ def test_no_python_of_the_profiles_version_is_the_environment_failing(tmp_path: 
     assert not (home / REGISTRY).exists()
 
 
+@pytest.mark.slow  # the raced fixture: real uv installs
 def test_an_unreadable_lock_or_profile_is_one_line(raced: RacedHome, tmp_path: Path) -> None:
     profiles, lock = _profiles_with_lock(tmp_path, lambda text: text)
     env = {**raced.env, "TFBRIDGE_PROFILES": str(profiles)}
@@ -243,6 +246,7 @@ def test_an_unreadable_prefix_registry_is_one_line(tmp_path: Path) -> None:
     assert "a FIFO (named pipe), not a regular file" in line
 
 
+@pytest.mark.slow  # the raced fixture: real uv installs
 def test_only_partial_builds_of_dead_processes_are_removed(raced: RacedHome) -> None:
     envs = raced.home / "envs"
     finished = subprocess.Popen(["true"])

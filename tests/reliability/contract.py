@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,7 +27,9 @@ from typing import Any
 
 import pytest
 
+from tests.in_process import can_run_in_process, child_processes, run_in_process
 from tests.reliability.hostile import MARKER_NAME
+from tests.reliability.parallel import THREAD_NAME, in_a_worker_thread
 
 TIMEOUT_SECONDS = 120
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape could not decode
@@ -122,11 +125,24 @@ class Finished(subprocess.CompletedProcess[str]):
     left_running = False
 
 
-def run_cli(args: Sequence[str | Path], cwd: Path, *, unprivileged: bool = False) -> Finished:
+def run_cli(
+    args: Sequence[str | Path],
+    cwd: Path,
+    *,
+    unprivileged: bool = False,
+    in_process: bool | None = None,
+) -> Finished:
     """The real CLI, as `tests.conftest.run_tfbridge` runs it, but in its own process group: a
     command that hangs, or leaves a TensorFlow worker behind, is stopped with everything it
     started (a worker stuck in a model's code would otherwise spin on a shared machine).
-    Output that is not UTF-8 is kept (as surrogates) for `contract_problems` to report."""
+    Output that is not UTF-8 is kept (as surrogates) for `contract_problems` to report.
+    `in_process`: the same entry point run in this process (tests/in_process.py); by default,
+    so in the main thread (parallel.py's threads run real processes), unless root's privileges
+    must be dropped (setpriv needs a process)."""
+    if in_process is None:
+        in_process = not unprivileged and not in_a_worker_thread() and can_run_in_process()
+    if in_process:
+        return _run_here(args, cwd)
     prefix = DROP_ROOT_READ if unprivileged and os.geteuid() == 0 else []
     command = [*prefix, sys.executable, "-m", "tfbridge", *map(str, args)]
     with subprocess.Popen(
@@ -148,6 +164,23 @@ def run_cli(args: Sequence[str | Path], cwd: Path, *, unprivileged: bool = False
             )
     finished = Finished(command, process.returncode, stdout, stderr)
     finished.left_running = _kill_group(process.pid)
+    return finished
+
+
+def _run_here(args: Sequence[str | Path], cwd: Path) -> Finished:
+    before = child_processes(skip_threads_named=THREAD_NAME)
+    try:
+        done = run_in_process(
+            [str(arg) for arg in args], dict(os.environ), cwd, TIMEOUT_SECONDS, "surrogateescape"
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`tfbridge {' '.join(map(str, args))}` hung: no exit in {TIMEOUT_SECONDS} s")
+    finished = Finished(done.args, done.returncode, done.stdout, done.stderr)
+    for child in child_processes(skip_threads_named=THREAD_NAME) - before:
+        finished.left_running = True
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
     return finished
 
 

@@ -1,9 +1,14 @@
 """Every reading command on every hostile input keeps the contract (see contract.py).
 
-Per input, in parallel: verify and convert (static), and fingerprint and sync on the inputs that
-are not plain files (FIFOs, link loops, folders...: refused as paths). The plain files go to
-fingerprint and sync in batch calls (each single call would start TensorFlow), and every input to
-one `verify` in the exam runtime; each model's own outcome in a batch is checked in its JSON.
+Per input: verify and convert (static), and fingerprint and sync on the inputs that are not plain
+files (FIFOs, link loops, folders...: refused as paths). The plain files go to fingerprint and sync
+in batch calls (each single call would start TensorFlow), and every input to one `verify` in the
+exam runtime; each model's own outcome in a batch is checked in its JSON.
+
+The static commands run in a real process, in parallel, on the first input of each class (kind,
+and plain file or not) and on every input that must be read without root's privileges; on the
+others they run in this process (tests/in_process.py), which checks the same contract in a tenth
+of the time.
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ PLAIN_CASES = [case for case in CASES if case.plain and not case.hangs_tf]
 # A slot naming a file that is not `*.h5` makes the whole config invalid: those go one by one.
 SYNC_ALONE_CASES = [case for case in CASES if not case.plain or not case.h5_named]
 SYNC_BATCH_CASES = [case for case in PLAIN_CASES if case.h5_named]
+# The first input of each class, for the static commands' real processes.
+FIRST_OF_A_CLASS = {
+    next(case for case in CASES if (case.kind, case.plain) == kind_and_plain)
+    for kind_and_plain in {(case.kind, case.plain) for case in CASES}
+}
 RUNTIME_ALONE = [
     *((FINGERPRINT, case) for case in PATH_CASES),
     *((command, case) for command in SYNC_COMMANDS for case in SYNC_ALONE_CASES),
@@ -64,6 +74,18 @@ def _build(case: Case, root: Path) -> Path:
     inputs = root / "in"
     inputs.mkdir()
     return case.build(inputs)
+
+
+def _in_a_process(items: list[pytest.Function]) -> set[str]:
+    """Static commands run in this process, except on the first input of each class and where
+    root's privileges must be dropped (setpriv needs a process)."""
+    return {
+        item.nodeid
+        for item in items
+        if item.callspec.params["command"] not in STATIC_COMMANDS
+        or item.callspec.params["case"] in FIRST_OF_A_CLASS
+        or item.callspec.params["case"].needs_unprivileged
+    }
 
 
 def _run_and_check(
@@ -110,6 +132,7 @@ def runs(
             test_static_command_keeps_the_contract.__name__: in_fresh_root,
             test_runtime_command_on_one_input_keeps_the_contract.__name__: in_fresh_root,
         },
+        in_a_process=_in_a_process,
     )
 
 

@@ -6,10 +6,15 @@ With --json, exactly one JSON object on stdout, on failure too.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
+
+import typer
 
 # Importing a command module registers its commands on `app`; each keeps heavy imports inside
 # its functions so `tfbridge --help` stays fast.
@@ -26,7 +31,7 @@ from tfbridge.cli import (  # noqa: F401  (imported for their registrations)
     worker,
 )
 from tfbridge.cli.app import app
-from tfbridge.cli.output import print_error_json
+from tfbridge.cli.output import print_error_json, start_command
 from tfbridge.errors import EXIT_USAGE, TfbridgeError
 
 DEBUG_ENV_VAR = "TFBRIDGE_DEBUG"
@@ -73,11 +78,19 @@ def _click_error(error: Exception, json_output: bool) -> None:
         _fail(TfbridgeError(error.format_message(), hint, EXIT_USAGE), json_output)
 
 
+@functools.cache
+def _command() -> Callable[..., Any]:
+    """The click command Typer builds from `app`: built once per process, which may run several
+    commands (the tests run the CLI in-process; building it takes 30 ms)."""
+    return typer.main.get_command(app)
+
+
 def run() -> None:
     # SIGTERM unwinds like Ctrl-C: child processes (uv, workers) are stopped and partial work
     # (an environment being built, an upload) is cleaned up rather than orphaned.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+    start_command()
     argv = sys.argv[1:]
     debug = _wants_debug(argv)
     json_output = "--json" in _options(argv)
@@ -85,7 +98,7 @@ def run() -> None:
         cut = len(_options(argv))
         argv = [arg for arg in argv[:cut] if arg != "--debug"] + argv[cut:]
     try:
-        code = app(args=argv, prog_name="tfbridge", standalone_mode=False)
+        code = _command()(args=argv, prog_name="tfbridge", standalone_mode=False)
     except TfbridgeError as error:
         if debug:
             raise

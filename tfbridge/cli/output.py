@@ -70,6 +70,14 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+def start_command() -> None:
+    """Forget an earlier command of this process: whether it printed its JSON object, and its
+    consoles (Rich reads the terminal width, colours and streams when it makes one)."""
+    global _json_printed
+    _json_printed = False
+    _consoles.clear()
+
+
 def error_object(message: str, hint: str, exit_code: int) -> dict[str, object]:
     """The `"error"` member of a failed command's JSON object."""
     return {"message": message, "hint": hint, "exit_code": exit_code}
