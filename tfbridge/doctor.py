@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from packaging.utils import canonicalize_name
+
 from tfbridge.envs import (
     CPU_FALLBACK_HINT,
     EnvStatus,
@@ -95,7 +97,7 @@ def _installed_findings(
         report = installed_distributions(status.python, with_devices=check_devices)
     except EnvironmentFailure as error:
         return [Finding(f"env {profile.name}", "fail", error.message, error.hint)]
-    installed = report.distributions or {}
+    installed = {canonicalize_name(k): v for k, v in (report.distributions or {}).items()}
     findings = [*_drift_findings(profile, installed), *_pairing_findings(profile, installed)]
     if check_devices:
         findings.append(_device_finding(profile, report.devices or [], hardware))

@@ -85,3 +85,24 @@ def test_malformed_profile_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "broken.yml").write_text("channels: [conda-forge]\ndependencies: [pip]\n")
     with pytest.raises(TfbridgeError, match=r"broken\.yml is malformed"):
         load_profile("broken", tmp_path)
+
+
+def test_a_requirement_pip_cannot_read_makes_the_profile_malformed(tmp_path: Path) -> None:
+    exam = (Path(__file__).resolve().parents[2] / "envs" / "exam.yml").read_text()
+    (tmp_path / "typo.yml").write_text(exam.replace("numpy==1.22.4", "numpy=>1.22.4"))
+    with pytest.raises(TfbridgeError) as malformed:
+        load_profile("typo", tmp_path)
+    assert malformed.value.message.endswith(
+        "typo.yml is malformed (pip requirement 'numpy=>1.22.4': Expected semicolon (after name "
+        "with no version specifier) or end)"
+    )
+
+
+def test_pins_are_exact_versions_by_canonical_name(tmp_path: Path) -> None:
+    exam = (Path(__file__).resolve().parents[2] / "envs" / "exam.yml").read_text()
+    spelled = ["Tensorflow_Datasets == 4.6.0", "scipy>=1.7,==1.7.3", "pandas==1.4.*"]
+    pins = "".join(f"      - {pin}\n" for pin in spelled)
+    (tmp_path / "spelled.yml").write_text(exam.replace("      - urllib3\n", pins))
+    pinned = load_profile("spelled", tmp_path).pinned_versions
+    assert pinned["tensorflow-datasets"] == "4.6.0" and pinned["scipy"] == "1.7.3"
+    assert pinned["pandas"] == "1.4.2"  # the exam's own pin; `==1.4.*` pins no one version

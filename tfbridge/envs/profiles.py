@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from tfbridge.envs.hardware import Hardware
 from tfbridge.errors import TfbridgeError
 from tfbridge.paths import profiles_dir
@@ -38,12 +41,13 @@ class Profile:
 
     @property
     def pinned_versions(self) -> dict[str, str]:
-        """Distribution name (lower case) -> version, for every `name==version` pip pin."""
+        """Distribution name (canonical: `pillow`, `tensorflow-datasets`) -> version, for every
+        pip pin to exactly one version (`name==version`)."""
         pins: dict[str, str] = {}
-        for requirement in self.pip_requirements:
-            name, sep, version = requirement.partition("==")
-            if sep:
-                pins[name.strip().lower()] = version.strip()
+        for requirement in map(Requirement, self.pip_requirements):
+            exact = [s.version for s in requirement.specifier if s.operator in ("==", "===")]
+            if len(exact) == 1 and not exact[0].endswith(".*"):
+                pins[canonicalize_name(requirement.name)] = exact[0]
         return pins
 
     def digest(self, platform: str) -> str:
@@ -116,6 +120,8 @@ def _profile_from_document(name: str, path: Path, document: dict[str, Any]) -> P
             pip_reqs.extend(str(r) for r in item["pip"])
         else:
             conda_deps.append(str(item))
+    for requirement in pip_reqs:
+        _check_requirement(requirement)
     python = next((d.split("=", 1)[1] for d in conda_deps if d.startswith("python=")), None)
     if python is None:
         raise ValueError("no python=X.Y dependency")
@@ -138,3 +144,11 @@ def _profile_from_document(name: str, path: Path, document: dict[str, Any]) -> P
         gpu_required=bool(meta.get("gpu_required", False)),
         unsupported=unsupported,
     )
+
+
+def _check_requirement(requirement: str) -> None:
+    try:
+        Requirement(requirement)
+    except InvalidRequirement as error:  # packaging's words span lines: keep the first
+        reason = str(error).splitlines()[0]
+        raise ValueError(f"pip requirement {requirement!r}: {reason}") from None

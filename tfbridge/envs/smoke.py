@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from tfbridge.envs import probe
 from tfbridge.envs.profiles import Profile
 from tfbridge.errors import EnvironmentFailure
@@ -43,7 +45,7 @@ def _import_problems(profile: Profile, report: probe.EnvReport) -> list[str]:
         if not outcome.ok:
             problems.append(f"`import {module}` fails ({outcome.error})")
             continue
-        wanted = pins.get(profile.imports[module].lower())
+        wanted = pins.get(canonicalize_name(profile.imports[module]))
         if wanted and outcome.version != wanted:
             problems.append(f"{module} is {outcome.version}, not the pinned {wanted}")
     return problems

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from tfbridge.envs.lock import integrity
 from tfbridge.envs.profiles import Profile
 from tfbridge.envs.uvtool import run_uv
@@ -56,8 +58,8 @@ class LockFile:
         return integrity.content_digest(self.package_digests)
 
     def version_of(self, name: str) -> str | None:
-        wanted = _normalise(name)
-        return next((p.version for p in self.packages if _normalise(p.name) == wanted), None)
+        wanted = canonicalize_name(name)
+        return next((p.version for p in self.packages if canonicalize_name(p.name) == wanted), None)
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,3 @@ def check_lock(profile: Profile, platform: str, directory: Path | None = None) -
     lock = read_lock(path)
     current = lock.profile_digest == profile.digest(platform) and lock.platform == platform
     return LockState(profile.name, platform, path, True, current, lock.hand_edit)
-
-
-def _normalise(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
