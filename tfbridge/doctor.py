@@ -97,7 +97,8 @@ def _installed_findings(
         report = installed_distributions(status.python, with_devices=check_devices)
     except EnvironmentFailure as error:
         return [Finding(f"env {profile.name}", "fail", error.message, error.hint)]
-    installed = {canonicalize_name(k): v for k, v in (report.distributions or {}).items()}
+    distributions = (report.distributions or {}).items()
+    installed: dict[str, str] = {canonicalize_name(name): v for name, v in distributions}
     findings = [*_drift_findings(profile, installed), *_pairing_findings(profile, installed)]
     if check_devices:
         findings.append(_device_finding(profile, report.devices or [], hardware))
