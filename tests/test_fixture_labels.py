@@ -59,8 +59,14 @@ def committed() -> dict[str, dict[str, Any]]:
     return fixtures
 
 
+def savers_of(fixture_set: str) -> set[str]:
+    """The savers that write this fixture set (savers.toml `sets`; "models" when not given)."""
+    savers = tomllib.loads(SAVERS_FILE.read_text())["savers"]
+    return {tag for tag, spec in savers.items() if fixture_set in spec.get("sets", ["models"])}
+
+
 def saver_tags() -> set[str]:
-    return set(tomllib.loads(SAVERS_FILE.read_text())["savers"])
+    return savers_of("models")
 
 
 @pytest.mark.runtime
@@ -137,3 +143,31 @@ def test_every_model_a_saver_can_run_has_a_current_fingerprint() -> None:
     missing = sorted(rel for rel, found in fingerprints.items() if found is None)
     stale = sorted(rel for rel, found in fingerprints.items() if found and found.stale)
     assert (missing, stale) == ([], [])
+
+
+def test_semantics_fixtures_come_from_exactly_the_savers_that_write_them() -> None:
+    built = {path.name for path in (FIXTURES / "semantics").iterdir() if path.is_dir()}
+    assert built == savers_of("semantics")
+
+
+@pytest.mark.parametrize("tag", sorted(savers_of("semantics")))
+def test_every_semantics_model_has_a_reference(tag: str) -> None:
+    """A current fingerprint, or outputs recorded where that Keras cannot load its own file."""
+    from tfbridge.runtime.fingerprint import read_fingerprint
+
+    folder = FIXTURES / "semantics" / tag
+    described = json.loads((folder / "semantics.json").read_text())["fixtures"]
+    assert set(described) == {path.name for path in folder.glob("*.h5")}
+    without = []
+    for name, entry in described.items():
+        fingerprint = read_fingerprint(folder / name)
+        if "reference" not in entry and (fingerprint is None or fingerprint.stale):
+            without.append(name)
+    assert without == []
+
+
+def test_mixed_precision_fixtures_come_from_exactly_the_savers_that_write_them() -> None:
+    labels = json.loads((FIXTURES / "mixed_precision" / "labels.json").read_text())["fixtures"]
+    assert {entry["saver"] for entry in labels.values()} == savers_of("mixed-precision")
+    on_disk = {p.parent.name for p in (FIXTURES / "mixed_precision").glob("*/*.h5")}
+    assert on_disk == savers_of("mixed-precision")
