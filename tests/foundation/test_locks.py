@@ -7,6 +7,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import parse_wheel_filename
 
 from tfbridge.envs.lock import check_lock, read_lock, write_venv_lock
+from tfbridge.envs.lock.venv import compose_lock, lock_path
 from tfbridge.envs.profiles import load_profile, profile_names
 from tfbridge.errors import EXIT_USAGE, TfbridgeError
 
@@ -72,6 +73,18 @@ def test_a_changed_profile_makes_its_lock_stale(tmp_path: Path) -> None:
     state = check_lock(changed, "linux-64")
     assert state.exists and not state.current
     assert "does not match profile 'exam'" in (state.problem or "")
+
+
+@pytest.mark.parametrize(("profile", "platform"), PAIRS)
+def test_each_committed_lock_is_byte_for_byte_what_the_lock_writer_writes(
+    profile: str, platform: str
+) -> None:
+    """The writer (uv's package list as uv wrote it, then tfbridge's tables by tomli-w) and the
+    committed locks agree, so a re-lock changes only what uv resolves differently."""
+    loaded = load_profile(profile)
+    committed = lock_path(loaded, platform).read_text()
+    uv_wrote = committed.split("\n[tool.tfbridge]\n", 1)[0]
+    assert compose_lock(loaded, platform, uv_wrote) == committed
 
 
 @pytest.mark.slow  # real uv installs

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from tests.conftest import REPO, assert_one_line_error, run_tfbridge
-from tfbridge.envs.hardware import detect
-from tfbridge.envs.lock import integrity
+from tfbridge.envs import detect, load_profile
+from tfbridge.envs.lock.venv import compose_lock
 from tfbridge.envs.prefixes import REGISTRY
 
 ABSL_SHA256 = "0d3fe606adfa4f7db64792dd4c7aee4ee0c38ab75dfd353b7a83ed3e957fcb47"
@@ -119,9 +118,8 @@ def _wrong_absl_hash(text: str) -> str:
 def _wrong_absl_hash_with_matching_digests(text: str) -> str:
     """As if the lock had been regenerated against a PyPI that served other bytes."""
     edited = _wrong_absl_hash(text)
-    body = edited.split(f"\n[tool.tfbridge.{integrity.DIGESTS_TABLE}]", 1)[0]
-    digests = integrity.package_digests(tomllib.loads(edited)["packages"])
-    return body + integrity.digests_table(digests)
+    platform = detect().conda_platform
+    return compose_lock(load_profile("exam"), platform, edited.split("\n[tool.tfbridge]\n")[0])
 
 
 @pytest.mark.slow  # real uv installs

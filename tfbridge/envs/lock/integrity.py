@@ -31,12 +31,6 @@ def content_digest(digests: dict[str, str]) -> str:
     return _sha256_of(digests)
 
 
-def digests_table(digests: dict[str, str]) -> str:
-    """The TOML table that records `digests`, appended at the end of a lock."""
-    rows = "".join(f"{json.dumps(name)} = {json.dumps(value)}\n" for name, value in digests.items())
-    return _TABLE_HEADER + rows
-
-
 def hand_edit(recorded: dict[str, str] | None, computed: dict[str, str]) -> str | None:
     """What changed since the lock was written (e.g. 'numpy was removed'), or None."""
     if recorded is None:
