@@ -3,7 +3,7 @@
 Importing this package does not import numpy, h5py or TensorFlow; only using it does.
 """
 
-from tfbridge.runtime.client import RuntimeWorker
+from tfbridge.runtime.client import RuntimeWorker, probe_environment
 from tfbridge.runtime.devices import list_devices
 from tfbridge.runtime.fingerprint import (
     Fingerprint,
@@ -40,6 +40,7 @@ __all__ = [
     "compare_with_fingerprint",
     "fingerprint_path",
     "list_devices",
+    "probe_environment",
     "read_fingerprint",
     "write_fingerprint",
     "write_fingerprints",

@@ -25,10 +25,13 @@ from pathlib import Path
 
 from tfbridge.errors import EnvironmentFailure, TfbridgeError
 from tfbridge.files import process_alive, regular_file_problem, write_text_atomic
+from tfbridge.runtime.shipping import MARKER, launch_argv, shipment
 
 IDLE_ENV_VAR = "TFBRIDGE_WORKER_IDLE"
 NO_DAEMON_ENV_VAR = "TFBRIDGE_NO_DAEMON"
+DEADLINE_ENV_VAR = "TFBRIDGE_WORKER_DEADLINE"
 DEFAULT_IDLE_SECONDS = 900.0
+DEFAULT_DEADLINE_SECONDS = 600.0
 MARKER_NAME = "tfbridge-env.json"
 START_SECONDS_FILE = "last-start.json"
 # sockaddr_un holds 108 bytes on Linux, 104 on macOS; a longer path means a one-shot worker.
@@ -58,13 +61,23 @@ def daemon_allowed() -> bool:
 
 
 def idle_seconds() -> float:
-    text = os.environ.get(IDLE_ENV_VAR, "")
+    return _seconds(IDLE_ENV_VAR, DEFAULT_IDLE_SECONDS)
+
+
+def request_deadline() -> float:
+    """How long one request (or the wait for a turn) may take the warm worker before it counts
+    as hung: it is killed and the request retried once on a fresh worker."""
+    return _seconds(DEADLINE_ENV_VAR, DEFAULT_DEADLINE_SECONDS)
+
+
+def _seconds(variable: str, default: float) -> float:
+    text = os.environ.get(variable, "")
     try:
-        value = float(text) if text else DEFAULT_IDLE_SECONDS
+        value = float(text) if text else default
     except ValueError:
         raise TfbridgeError(
-            f"{IDLE_ENV_VAR}={text!r} is not a number of seconds",
-            f"set {IDLE_ENV_VAR} to e.g. 900, or unset it",
+            f"{variable}={text!r} is not a number of seconds",
+            f"set {variable} to e.g. {default:g}, or unset it",
         ) from None
     return max(1.0, value)
 
@@ -77,9 +90,10 @@ def workers_dir() -> Path:
 
 def environment_identity(python: Path, marker_text: str) -> str:
     """Who a worker is: the interpreter's path (not resolved: a venv's python is a symlink to its
-    base) and its environment's marker, which changes whenever the environment is rebuilt."""
-    text = f"{os.path.abspath(python)}\0{marker_text}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    base), its environment's marker, which changes whenever the environment is rebuilt, and the
+    worker's own code (another tfbridge's worker may speak another protocol)."""
+    text = f"{os.path.abspath(python)}\0{marker_text}\0"
+    return hashlib.sha256(text.encode("utf-8") + shipment()).hexdigest()
 
 
 def runtime_identity(python: Path) -> str:
@@ -211,7 +225,7 @@ def _start_lock(path: Path) -> Iterator[None]:
 
 
 def _start(python: Path, identity: str, timeout: float, progress: Progress | None) -> DaemonRecord:
-    from tfbridge.runtime.client import WORKER_SCRIPT, worker_environment
+    from tfbridge.runtime.client import worker_environment
 
     if not python.exists():
         raise EnvironmentFailure(
@@ -225,18 +239,23 @@ def _start(python: Path, identity: str, timeout: float, progress: Progress | Non
     began = time.monotonic()
     with contextlib.suppress(OSError):
         log.unlink()
-    # A new session, no inherited descriptors, nothing of ours for stdin/stdout/stderr: the worker
-    # never holds a caller's pipes open (pytest and CI wait for those to close).
-    with open(os.devnull, "rb") as devnull, open(log, "ab") as log_file:
+    # A new session, no inherited descriptors, nothing of ours for stdout/stderr: the worker
+    # never holds a caller's pipes open (pytest and CI wait for those to close). Its stdin
+    # carries only its own source, then closes.
+    options = ("--listen", str(path), "--idle", str(idle_seconds()))
+    with open(log, "ab") as log_file:
         process = subprocess.Popen(
-            [str(python), str(WORKER_SCRIPT), "--listen", str(path), "--idle", str(idle_seconds())],
-            stdin=devnull,
+            launch_argv(str(python), *options),
+            stdin=subprocess.PIPE,
             stdout=log_file,
             stderr=log_file,
             env=worker_environment(),
             start_new_session=True,
             close_fds=True,
         )
+    assert process.stdin is not None
+    with contextlib.suppress(OSError), process.stdin:
+        process.stdin.write(shipment())
     _wait_until_listening(process, python, path, log, timeout)
     seconds = time.monotonic() - began
     _remember_start_seconds(seconds)
@@ -275,14 +294,16 @@ def _wait_until_listening(
 
 
 def _fatal_line(log: Path, code: int) -> str:
+    from tfbridge.runtime.protocol import Fatal, decode_line
+
     try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = log.read_bytes().splitlines()
     except OSError:
         lines = []
     for line in reversed(lines):
-        if line.startswith('{"event": "fatal"'):
-            error = json.loads(line).get("error") or {}
-            return f"{error.get('type')}: {error.get('message')}"
+        with contextlib.suppress(ValueError):  # msgspec's errors are ValueErrors
+            fatal = decode_line(line, Fatal)
+            return f"{fatal.error.type}: {fatal.error.message}"
     return f"the worker exited with code {code}"
 
 
@@ -351,7 +372,7 @@ def _is_worker_process(pid: int) -> bool:
         return True
     try:
         words = cmdline.read_bytes().split(b"\0")
-        return b"--listen" in words and any(word.endswith(b"worker.py") for word in words)
+        return b"--listen" in words and any(word.startswith(MARKER) for word in words)
     except OSError:
         return False
 
@@ -394,19 +415,20 @@ def stop_worker(record: DaemonRecord, wait: float = STOP_GRACE_SECONDS) -> bool:
 
 def _forget(record: DaemonRecord) -> None:
     socket_file = Path(record.socket)
-    for path in (socket_file, socket_file.with_suffix(".json")):
+    heartbeat = Path(f"{socket_file}.alive")
+    for path in (socket_file, socket_file.with_suffix(".json"), heartbeat):
         if path.suffix != ".sock" or socket_problem(path) is None:
             with contextlib.suppress(OSError):
                 path.unlink()
 
 
-def kill_worker(pid: int, socket_file: Path) -> None:
-    """End a worker that hung or misbehaved; the next caller starts a fresh one."""
-    if _is_worker_process(pid):
+def kill_worker(record: DaemonRecord) -> None:
+    """End a worker that hung or misbehaved, and forget it: the next caller starts a fresh one
+    without reporting it as stopped again."""
+    if _is_worker_process(record.pid):
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        socket_file.unlink()
+            os.kill(record.pid, signal.SIGKILL)
+    _forget(record)
 
 
 __all__ = [
@@ -416,6 +438,7 @@ __all__ = [
     "environment_identity",
     "kill_worker",
     "list_workers",
+    "request_deadline",
     "runtime_identity",
     "shared_possible",
     "stop_workers",

@@ -11,10 +11,11 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from tfbridge.envs import env_status
 from tfbridge.errors import EXIT_ENVIRONMENT, EXIT_FAILED, EnvironmentFailure, TfbridgeError
@@ -196,7 +197,7 @@ def carry_fingerprint(source: Path, target: Path) -> Path | None:
         "size": target.stat().st_size,
         "carried_from": {"name": source.name, "sha256": carried.model_sha256},
     }
-    write_text_atomic(destination, fingerprint_text(document))
+    write_text_atomic(destination, _dump(document))
     return destination
 
 
@@ -294,6 +295,21 @@ def _write_with(model: Path, worker: RuntimeWorker) -> Path:
     path = fingerprint_path(model)
     write_text_atomic(path, run.fingerprint)
     return path
+
+
+def _sha256(model: Path) -> str:
+    try:
+        return file_sha256(model)
+    except OSError as error:
+        raise TfbridgeError(
+            f"cannot read {model}: {error.strerror or error}", hint="check the file"
+        ) from None
+
+
+def _dump(document: dict[str, Any]) -> str:
+    """The worker's layout (fingerprint_text): one top-level key per line."""
+    lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in document.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def _from_json(path: Path, model: Path, data: dict[str, Any]) -> Fingerprint:

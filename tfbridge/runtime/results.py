@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy
@@ -16,15 +16,6 @@ class Device:
     name: str
     device_type: str
     details: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Device:
-        details = data.get("details") or {}
-        return cls(
-            name=str(data["name"]),
-            device_type=str(data["device_type"]),
-            details={str(k): str(v) for k, v in details.items()},
-        )
 
 
 @dataclass(frozen=True)
@@ -41,20 +32,6 @@ class RuntimeInfo:
     machine: str | None = None
     executable: str | None = None
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RuntimeInfo:
-        return cls(
-            python_version=str(data["python_version"]),
-            tf_version=str(data["tf_version"]),
-            keras_version=data.get("keras_version"),
-            devices=[Device.from_json(d) for d in data.get("devices") or []],
-            keras_package=data.get("keras_package"),
-            numpy_version=data.get("numpy_version"),
-            platform=data.get("platform"),
-            machine=data.get("machine"),
-            executable=data.get("executable"),
-        )
-
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -65,16 +42,6 @@ class LoadResult:
     error_message: str | None = None
     keras_version: str | None = None  # the Keras that loaded (or tried to load) the model
     saved_by_keras: str | None = None  # the keras_version attribute of the .h5 file
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LoadResult:
-        return cls(
-            ok=bool(data["ok"]),
-            error_type=data.get("error_type"),
-            error_message=data.get("error_message"),
-            keras_version=data.get("keras_version"),
-            saved_by_keras=data.get("saved_by_keras"),
-        )
 
     @property
     def error(self) -> str | None:
@@ -94,26 +61,6 @@ class ProbeInput:
     dtype: str
     kind: str  # "uniform" floats in [0, 1), "index" ints in [0, high), "string", "bool"
     high: int | None = None
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ProbeInput:
-        return cls(
-            index=int(data["index"]),
-            name=str(data["name"]),
-            shape=tuple(int(d) for d in data["shape"]),
-            dtype=str(data["dtype"]),
-            kind=str(data["kind"]),
-            high=None if data.get("high") is None else int(data["high"]),
-        )
-
-    def same_probe(self, other: ProbeInput) -> bool:
-        """Equal values get fed (names may differ between Keras versions)."""
-        return (self.shape, self.dtype, self.kind, self.high) == (
-            other.shape,
-            other.dtype,
-            other.kind,
-            other.high,
-        )
 
 
 @dataclass

@@ -1,20 +1,27 @@
-"""tfbridge runtime worker: loads Keras models in one TensorFlow environment and predicts on probes.
+"""tfbridge's one in-environment module: everything tfbridge runs inside a Python environment.
 
-Self-contained on purpose: it runs as `python worker.py` inside the exam runtime (Python 3.8,
-TensorFlow 2.9) or any other TensorFlow environment (2.9 .. 2.17, Keras 2, Keras 3, tf-keras), so it
-uses only the standard library, tensorflow, numpy and Python 3.8 syntax.
+Self-contained on purpose: it runs inside the exam runtime (Python 3.8, TensorFlow 2.9), any other
+TensorFlow environment (2.9 .. 2.17, Keras 2, Keras 3, tf-keras), or the grading machine's exam
+interpreter with nothing installed, so it is one file using only the standard library, tensorflow,
+numpy, h5py and Python 3.8 syntax. tfbridge ships it one way (tfbridge.runtime.shipping: the source
+over stdin to `python -c BOOTSTRAP`), locally and over SSH; the training helpers import it by path
+and call its public functions (`write_fingerprint`, `keras_version`, `keras_package`, `all_layers`).
 
-Protocol (JSON lines): requests arrive on the original stdin, responses leave on the original
-stdout. Both are moved to private file descriptors at start-up; fd 0 then reads /dev/null and fd 1
-points at stderr, so whatever TensorFlow or a model's own code prints cannot corrupt the protocol.
-The first line the worker sends is {"event": "hello", ...} once TensorFlow is imported, or
-{"event": "fatal", "error": {...}} when it cannot be. Each request {"id", "op", ...} gets exactly
-one response {"id", "ok": true, "result": {...}} or {"id", "ok": false, "error": {...}}.
+Protocol (JSON lines, PROTOCOL_VERSION; the host's schema is tfbridge.runtime.protocol): requests
+arrive on the original stdin, responses leave on the original stdout. Both are moved to private file
+descriptors at start-up; fd 0 then reads /dev/null and fd 1 points at stderr, so whatever
+TensorFlow or a model's own code prints cannot corrupt the protocol. The first line the worker sends
+is {"event": "hello", ...} once TensorFlow is imported (at once with `--lazy`: TensorFlow is then
+imported by the first request that needs it), or {"event": "fatal", "error": {...}} when it cannot
+be. Each request {"id", "op", ...} gets exactly one response {"id", "ok": true, "result": {...}} or
+{"id", "ok": false, "error": {...}}. Ops: info, probe, load, predict_probes, fingerprint, shutdown.
 
-`worker.py --listen SOCKET --idle SECONDS` is the warm worker: the same protocol over a Unix socket,
-one connection at a time (so concurrent callers take turns), the hello line opening each one. A
+`--listen SOCKET --idle SECONDS` is the warm worker: the same protocol over a Unix socket, one
+connection at a time (so concurrent callers take turns), the hello line opening each one. A
 "shutdown" request ends the worker; closing the connection only ends the conversation. With no
-connection for SECONDS it exits, removing its socket.
+connection for SECONDS it exits, removing its socket. While it lives, a thread touches
+SOCKET.alive every HEARTBEAT_SECONDS: a caller queued behind another tells a busy worker (fresh
+heartbeat) from a stopped or wedged one (stale).
 """
 
 import base64
@@ -30,9 +37,13 @@ import signal
 import socket
 import stat
 import sys
+import threading
+import time
 import traceback
+from datetime import datetime, timezone
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+HEARTBEAT_SECONDS = 1.0
 # Bump PROBE_ALGORITHM whenever probe generation changes: fingerprints record it.
 PROBE_ALGORITHM = 1
 PROBE_BATCH = 4
@@ -47,6 +58,10 @@ WORDS = (
 )
 # fmt: on
 MAX_ERROR_CHARS = 4000
+# The fingerprint file, read back by tfbridge.runtime.fingerprint.
+FINGERPRINT_SCHEMA = "tfbridge.fingerprint"
+FINGERPRINT_SCHEMA_VERSION = 1
+FINGERPRINT_SUFFIX = ".fingerprint.json"
 
 
 class RequestError(Exception):
@@ -100,7 +115,8 @@ def _import_tensorflow():
     return tf
 
 
-def _keras_version(keras):
+def keras_version(keras):
+    """The version of the Keras behind `keras` (tf.keras may only be a proxy)."""
     version = getattr(keras, "__version__", None)
     if version:
         return str(version)
@@ -112,7 +128,7 @@ def _keras_version(keras):
         return None
 
 
-def _keras_package(keras):
+def keras_package(keras):
     """Which package `tf.keras` really is: "keras" (Keras 2 or 3) or "tf_keras"."""
     module = getattr(keras.models.load_model, "__module__", "") or ""
     return module.split(".")[0] or None
@@ -137,22 +153,67 @@ def _list_devices(tf):
     return devices
 
 
-def _hello(tf, keras):
-    import numpy
-
-    return {
+def _hello(tf=None):
+    """Who this worker is; the TensorFlow fields stay None until TensorFlow is imported."""
+    hello = {
         "event": "hello",
         "protocol": PROTOCOL_VERSION,
         "pid": os.getpid(),
         "python_version": platform.python_version(),
-        "tf_version": str(tf.__version__),
-        "keras_version": _keras_version(keras),
-        "keras_package": _keras_package(keras),
-        "numpy_version": str(numpy.__version__),
+        "tf_version": None,
+        "keras_version": None,
+        "keras_package": None,
+        "numpy_version": None,
         "platform": sys.platform,
         "machine": platform.machine(),
         "executable": sys.executable,
     }
+    if tf is not None:
+        import numpy
+
+        hello.update(
+            tf_version=str(tf.__version__),
+            keras_version=keras_version(tf.keras),
+            keras_package=keras_package(tf.keras),
+            numpy_version=str(numpy.__version__),
+        )
+    return hello
+
+
+# ---------------------------------------------------------------- what is installed
+
+
+def distribution_versions(names):
+    """{distribution: installed version or None}, read from package metadata (no import)."""
+    from importlib import metadata
+
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def import_outcomes(imports):
+    """{module: {"ok", "version", "error"}} for `imports` ({module: its distribution})."""
+    import importlib
+
+    outcomes = {}
+    for module, distribution in imports.items():
+        try:
+            importlib.import_module(module)
+        except Exception as error:
+            outcomes[module] = {"ok": False, "version": None, "error": _describe(error)}
+            continue
+        version = distribution_versions([distribution])[distribution]
+        outcomes[module] = {"ok": True, "version": version, "error": None}
+    return outcomes
+
+
+def _describe(error):
+    return _short("%s: %s" % (type(error).__name__, error))
 
 
 # ---------------------------------------------------------------- loading, one model at a time
@@ -198,13 +259,13 @@ class Kerases(object):
 
     def __init__(self, keras):
         self.primary = keras
-        self.primary_major = _major(_keras_version(keras))
+        self.primary_major = _major(keras_version(keras))
         self._legacy = None
 
     def for_file(self, path):
         if self.primary_major is None or self.primary_major < 3:
             return self.primary
-        if _major(_saved_keras_version(path)) != 2:
+        if _major(saved_keras_version(path)) != 2:
             return self.primary
         if self._legacy is None:
             try:
@@ -223,7 +284,7 @@ def _major(version):
         return None
 
 
-def _saved_keras_version(path):
+def saved_keras_version(path):
     try:
         import h5py
 
@@ -305,7 +366,8 @@ def _index_bound(layer):
     return None
 
 
-def _all_layers(model):
+def all_layers(model):
+    """Every layer, nested models' own layers included."""
     layers, stack = [], list(getattr(model, "layers", None) or [])
     while stack:
         layer = stack.pop()
@@ -324,7 +386,7 @@ def _probe_kind(tensor, dtype, model):
     if direct:
         return "index", min(direct)
     if "int" in dtype:
-        anywhere = [b for b in map(_index_bound, _all_layers(model)) if b]
+        anywhere = [b for b in map(_index_bound, all_layers(model)) if b]
         return "index", min(anywhere) if anywhere else DEFAULT_INDEX_HIGH
     return "uniform", None
 
@@ -400,7 +462,8 @@ def _output_list(outputs, model):
     return [str(n) for n in names], list(outputs)
 
 
-def _encode_array(value):
+def _plain_array(value):
+    """A numpy array of `value`, strings (bytes or objects) as unicode."""
     import numpy
 
     array = numpy.asarray(value)
@@ -411,6 +474,12 @@ def _encode_array(value):
                 for v in array.reshape(-1)
             ]
         ).reshape(array.shape)
+    return array
+
+
+def _encode_array(array):
+    import numpy
+
     buffer = io.BytesIO()
     numpy.save(buffer, array, allow_pickle=False)
     return {
@@ -468,33 +537,65 @@ def _first_nonfinite_layer(model):
 
 def _load_payload(path, keras, error=None):
     payload = {"ok": error is None, "error_type": None, "error_message": None}
-    payload["keras_version"] = _keras_version(keras) if keras is not None else None
-    payload["saved_by_keras"] = _saved_keras_version(path)
+    payload["keras_version"] = keras_version(keras) if keras is not None else None
+    payload["saved_by_keras"] = saved_keras_version(path)
     if error is not None:
         payload.update(error_type=error.error_type, error_message=error.message)
     return payload
 
 
 class Worker(object):
-    def __init__(self, tf, keras):
-        self.tf = tf
-        self.keras = keras
-        self.slot = ModelSlot(Kerases(keras))
+    """Serves requests; TensorFlow is imported by the first request that needs it, if not given."""
+
+    def __init__(self, tf=None):
+        self._tf = tf
+        self._slot = None
+
+    @property
+    def tf(self):
+        if self._tf is None:
+            self._tf = _import_tensorflow()
+        return self._tf
+
+    @property
+    def slot(self):
+        if self._slot is None:
+            self._slot = ModelSlot(Kerases(self.tf.keras))
+        return self._slot
 
     def handle(self, request):
         op = request.get("op")
         if op == "info":
             return self.info()
+        if op == "probe":
+            return self.probe(
+                request.get("distributions") or [],
+                request.get("imports") or {},
+                bool(request.get("devices")),
+            )
         if op == "load":
             return self.load(_path_of(request), request.get("compile", True))
         if op == "predict_probes":
             return self.predict_probes(_path_of(request), request.get("compile", True))
+        if op == "fingerprint":
+            return self.fingerprint(_path_of(request))
         raise RequestError("unknown op %r" % (op,))
 
     def info(self):
-        result = _hello(self.tf, self.keras)
+        result = _hello(self.tf)
         del result["event"]
         result["devices"] = _list_devices(self.tf)
+        return result
+
+    def probe(self, distributions, imports, devices):
+        """What this environment has, without importing TensorFlow unless `devices` is asked."""
+        found_devices = _list_devices(self.tf) if devices else None
+        found_imports = import_outcomes(imports)
+        result = _hello(self._tf)
+        del result["event"]
+        result["distributions"] = distribution_versions(distributions)
+        result["imports"] = found_imports
+        result["devices"] = found_devices
         return result
 
     def load(self, path, compile_model):
@@ -505,6 +606,23 @@ class Worker(object):
         return _load_payload(path, self.slot.keras)
 
     def predict_probes(self, path, compile_model):
+        result, values = self._probe_run(path, compile_model)
+        result["outputs"] = [_encode_array(value) for value in values]
+        return result
+
+    def fingerprint(self, path):
+        """The probe run without compiling (as the trainer would load it), plus the fingerprint
+        file's text when the model loaded and predicted."""
+        result, values = self._probe_run(path, False)
+        result["outputs"] = [_encode_array(value) for value in values]
+        result["fingerprint"] = None
+        if result["load"]["ok"] and result["error"] is None:
+            document = fingerprint_document(path, self.info(), result, values)
+            result["fingerprint"] = fingerprint_text(document)
+        return result
+
+    def _probe_run(self, path, compile_model):
+        """(the predict_probes result without its outputs, the outputs as plain arrays)."""
         result = {
             "load": self.load(path, compile_model),
             "algorithm": PROBE_ALGORITHM,
@@ -513,24 +631,107 @@ class Worker(object):
             "output_names": [],
             "outputs": [],
             "error": None,
+            "nonfinite_layer": None,
         }
         if not result["load"]["ok"]:
-            return result
+            return result, []
         model = self.slot.get(path, compile_model)
         try:
             specs = _probe_specs(model)
             result["probes"] = specs
             arrays, names, values = _predict(self.tf, model, specs)
-            outputs = [_encode_array(value) for value in values]
+            values = [_plain_array(value) for value in values]
         except Exception as error:
             result["error"] = _error_payload(error)
-            return result
+            return result, []
         result["digest"] = _probe_digest(specs, arrays)
         result["output_names"] = names
-        result["outputs"] = outputs
         if not all(_all_finite(value) for value in values):
             result["nonfinite_layer"] = _first_nonfinite_layer(model)
-        return result
+        return result, values
+
+
+# ---------------------------------------------------------------- fingerprints
+
+
+def fingerprint_document(path, writer, result, values):
+    """The fingerprint of the model at `path`: `writer` is the info of the environment that ran
+    it, `result` and `values` its probe run (outputs as plain arrays)."""
+    load = result["load"]
+    return {
+        "schema": FINGERPRINT_SCHEMA,
+        "schema_version": FINGERPRINT_SCHEMA_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": {
+            "name": os.path.basename(path),
+            "sha256": _sha256(path),
+            "size": os.path.getsize(path),
+            "saved_by_keras": load["saved_by_keras"],
+            "loaded_with_keras": load["keras_version"],
+        },
+        "writer": dict((k, v) for k, v in writer.items() if k not in ("pid", "protocol")),
+        "probes": {
+            "algorithm": result["algorithm"],
+            "digest": result["digest"],
+            "inputs": result["probes"],
+        },
+        "outputs": [
+            {
+                "name": name,
+                "dtype": str(array.dtype),
+                "shape": list(array.shape),
+                "values": array.tolist(),
+            }
+            for name, array in zip(result["output_names"], values)  # noqa: B905 (Python 3.8)
+        ],
+    }
+
+
+def fingerprint_text(document):
+    """One top-level key per line: readable in a diff, compact for long output arrays."""
+    lines = ["  %s: %s" % (json.dumps(key), json.dumps(value)) for key, value in document.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def write_fingerprint(model_path, tf=None):
+    """Write `<model>.fingerprint.json` beside the model: this environment's outputs on
+    tfbridge's probes (the model loaded without compiling). Returns the fingerprint's path."""
+    path = os.path.abspath(os.fspath(model_path))
+    result = Worker(tf).fingerprint(path)
+    load = result["load"]
+    if not load["ok"]:
+        raise ValueError(
+            "%s does not load back: %s: %s" % (path, load["error_type"], load["error_message"])
+        )
+    if result["error"]:
+        raise ValueError("%s cannot predict on probes: %s" % (path, result["error"]["message"]))
+    target = path + FINGERPRINT_SUFFIX
+    _write_atomically(target, result["fingerprint"])
+    return target
+
+
+def _write_atomically(target, text):
+    """Beside the target under tfbridge's temporary name, then renamed over it."""
+    directory, name = os.path.split(target)
+    temporary = os.path.join(directory, ".%s.%d.tmp" % (name, os.getpid()))
+    try:
+        with io.open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with io.open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- serving
 
 
 def _path_of(request):
@@ -592,10 +793,11 @@ def _listen(path):
 
 
 def _remove_own_socket(path, inode):
-    """Remove the socket unless another worker has already replaced it."""
+    """Remove the socket (and its heartbeat) unless another worker has already replaced it."""
     try:
         if os.stat(path).st_ino == inode:
             os.unlink(path)
+            os.unlink(path + ".alive")
     except OSError:
         pass
 
@@ -645,32 +847,52 @@ def _serve_connections(server, idle_seconds, worker, hello, lifecycle):
             lifecycle.busy = False
 
 
+def _heartbeat(path, inode):
+    """Touch SOCKET.alive while this worker owns the socket (see the module's docstring)."""
+    alive = path + ".alive"
+    while True:
+        try:
+            if os.stat(path).st_ino != inode:
+                return
+            with io.open(alive, "a"):
+                pass
+            os.utime(alive, None)
+        except OSError:
+            return
+        time.sleep(HEARTBEAT_SECONDS)
+
+
 def _option(name, default=None):
     if name in sys.argv:
         return sys.argv[sys.argv.index(name) + 1]
     return default
 
 
-def _start_tensorflow():
-    """(tf, tf.keras, the hello) once TensorFlow imports, else (None, None, the fatal message)."""
+def _start_tensorflow(lazy=False):
+    """(TensorFlow or None when lazy, the hello), or (None, the fatal message)."""
+    if lazy:
+        return None, _hello()
     try:
         tf = _import_tensorflow()
-        return tf, tf.keras, _hello(tf, tf.keras)
+        return tf, _hello(tf)
     except Exception as error:
         traceback.print_exc()
-        return None, None, {"event": "fatal", "error": _error_payload(error)}
+        return None, {"event": "fatal", "error": _error_payload(error)}
 
 
 def serve_socket(path, idle_seconds):
-    tf, keras, hello = _start_tensorflow()
+    tf, hello = _start_tensorflow()
     if tf is None:
         sys.stderr.write(json.dumps(hello) + "\n")  # the caller reads it from the log
         return 3
     server, inode = _listen(path)
     lifecycle = _Lifecycle(path, inode)
     signal.signal(signal.SIGTERM, lifecycle.on_sigterm)
+    heartbeat = threading.Thread(target=_heartbeat, args=(path, inode))
+    heartbeat.daemon = True
+    heartbeat.start()
     try:
-        _serve_connections(server, idle_seconds, Worker(tf, keras), hello, lifecycle)
+        _serve_connections(server, idle_seconds, Worker(tf), hello, lifecycle)
     except _Stopping:
         pass
     finally:
@@ -683,13 +905,17 @@ def main():
     _forget_own_directory()
     listen = _option("--listen")
     if listen is not None:
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)  # the shipped source was its only input
+        os.close(devnull)
         return serve_socket(listen, float(_option("--idle", "900")))
     reader, writer = _claim_protocol_streams()
-    tf, keras, hello = _start_tensorflow()
+    lazy = "--lazy" in sys.argv
+    tf, hello = _start_tensorflow(lazy)
     _send(writer, hello)
-    if tf is None:
+    if tf is None and not lazy:
         return 3
-    _serve(reader, writer, Worker(tf, keras))
+    _serve(reader, writer, Worker(tf))
     return 0
 
 

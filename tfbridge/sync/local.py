@@ -7,10 +7,10 @@ import hashlib
 import os
 import shutil
 import stat
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem
@@ -19,9 +19,11 @@ from tfbridge.sync.transport import (
     NOT_A_FILE_HINT,
     BytesProgress,
     FileStat,
-    RunResult,
     TransportError,
 )
+
+if TYPE_CHECKING:
+    from tfbridge.runtime.conversation import Conversation
 
 CHUNK = 1024 * 1024
 
@@ -113,15 +115,14 @@ class LocalTransport:
     def free_bytes(self, directory: str) -> int | None:
         return shutil.disk_usage(directory).free
 
-    def run(self, argv: list[str], stdin: bytes = b"", timeout: float | None = None) -> RunResult:
+    def converse(self, argv: list[str]) -> Conversation:
+        from tfbridge.runtime.conversation import spawn  # only --remote-verify needs the runtime
+
         argv = [os.path.expanduser(argv[0]), *argv[1:]]
         try:
-            done = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout)
-        except FileNotFoundError:
-            raise TransportError(f"cannot run {argv[0]}: no such program") from None
-        except subprocess.TimeoutExpired:
-            raise TransportError(f"{argv[0]} did not finish within {timeout:.0f} s") from None
-        return RunResult(done.returncode, done.stdout, done.stderr)
+            return spawn(argv)
+        except OSError as error:
+            raise TransportError(f"cannot run {argv[0]}: {error.strerror or error}") from None
 
     def close(self) -> None:
         pass

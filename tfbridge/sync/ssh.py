@@ -16,7 +16,7 @@ import signal
 import stat
 import threading
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -42,6 +42,8 @@ T = TypeVar("T")
 PIPELINE_DEPTH = 64
 MAX_BLOCK = 256 * 1024
 MIN_BLOCK = 32 * 1024  # every SFTP server takes writes this large
+STDERR_TAIL_BYTES = 16_384
+CONVERSATION_GRACE_SECONDS = 10.0
 
 _LOST = (
     asyncssh.ConnectionLost,
@@ -394,14 +396,18 @@ class SshTransport:
         except Exception as error:
             raise self._transport_error(error, "read", path) from None
 
-    def run(self, argv: list[str], stdin: bytes = b"", timeout: float | None = None) -> RunResult:
+    def converse(self, argv: list[str]) -> SshConversation:
         program = argv[0]
         if program.startswith("~/"):
             program = '"$HOME"/' + shlex.quote(program[2:])
         else:
             program = shlex.quote(program)
         command = " ".join([program, *(shlex.quote(arg) for arg in argv[1:])])
-        return self._run_shell(command, stdin, timeout)
+
+        async def start() -> Any:
+            return await self._conn.create_process(command, encoding=None)
+
+        return SshConversation(self, self._call(start(), "run", argv[0]))
 
     def _run_shell(self, command: str, stdin: bytes, timeout: float | None) -> RunResult:
         try:
@@ -430,6 +436,53 @@ class SshTransport:
             pass  # closing a dead connection: nothing left to save
         finally:
             self._loop.close()
+
+
+class SshConversation:
+    """A far-side process spoken to line by line over its stdin/stdout (the runtime worker:
+    tfbridge.runtime.conversation.Conversation); the end of its stderr is kept for messages."""
+
+    def __init__(self, transport: SshTransport, process: Any) -> None:
+        self._transport = transport
+        self._process = process
+        self._stderr = b""
+        self._keeping = transport._loop.create_task(self._keep_stderr())
+
+    async def _keep_stderr(self) -> None:
+        while chunk := await self._process.stderr.read(STDERR_TAIL_BYTES):
+            self._stderr = (self._stderr + chunk)[-STDERR_TAIL_BYTES:]
+
+    def write(self, data: bytes) -> None:
+        if self._process.stdin.is_closing():
+            raise BrokenPipeError
+        self._process.stdin.write(data)
+
+    def readline(self, timeout: float) -> bytes:
+        try:
+            read = asyncio.wait_for(self._process.stdout.readline(), max(0.0, timeout))
+            return bytes(self._transport._run(read))
+        except asyncio.TimeoutError:
+            raise TimeoutError from None
+        except (*_LOST, asyncssh.Error):
+            return b""
+
+    def close(self) -> None:
+        with suppress(*_LOST, asyncssh.Error, OSError):
+            self._process.stdin.write_eof()
+            waited = asyncio.wait_for(self._process.wait_closed(), CONVERSATION_GRACE_SECONDS)
+            self._transport._run(waited)
+        self.kill()
+
+    def kill(self) -> None:
+        self._process.close()
+        self._keeping.cancel()
+
+    def exit_code(self) -> int | None:
+        status = self._process.exit_status
+        return None if status is None or status < 0 else int(status)
+
+    def stderr_tail(self) -> str:
+        return self._stderr.decode("utf-8", "replace")
 
 
 @contextmanager

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tfbridge.errors import EXIT_ENVIRONMENT, TfbridgeError
+
+if TYPE_CHECKING:
+    from tfbridge.runtime.conversation import Conversation
 
 NOT_A_FILE_HINT = "a slot holds only model files: remove that entry on the grading machine"
 
@@ -84,8 +87,9 @@ class Transport(Protocol):
 
     def free_bytes(self, directory: str) -> int | None: ...
 
-    def run(self, argv: list[str], stdin: bytes = b"", timeout: float | None = None) -> RunResult:
-        """Run a program on the far side (argv[0] may start with `~/`)."""
+    def converse(self, argv: list[str]) -> Conversation:
+        """Start a program on the far side (argv[0] may start with `~/`), kept open to talk
+        with over its stdin/stdout."""
         ...
 
     def close(self) -> None: ...

@@ -7,29 +7,21 @@ training env without tfbridge installed there. Python 3.8 syntax; stdlib, Tensor
     model.compile(optimizer=exam_optimizer("adam", learning_rate=1e-3), loss="mse")
     model.fit(x, y, validation_split=0.2, callbacks=[ExamCheckpoint("model.h5")])
 
-The fingerprint is computed with the runtime worker's own probe code (imported from
-`tfbridge/runtime/worker.py` by path), so `tfbridge verify` compares the exam's outputs with it.
+The fingerprint is written by tfbridge's in-environment module (`tfbridge/runtime/worker.py`,
+imported by path), the same code that writes it for `tfbridge fingerprint`, so `tfbridge verify`
+compares the exam's outputs with it.
 """
 
-import base64
-import hashlib
 import importlib.util
-import io
-import json
 import os
 import sys
 import warnings
-from datetime import datetime, timezone
 
 import tensorflow as tf
 
 WORKER_FILE = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "runtime", "worker.py"
 )
-# The fingerprint file format of tfbridge/runtime/fingerprint.py (a test reads ours back with it).
-FINGERPRINT_SCHEMA = "tfbridge.fingerprint"
-FINGERPRINT_SCHEMA_VERSION = 1
-FINGERPRINT_SUFFIX = ".fingerprint.json"
 EXAM_OPTIMIZERS = {
     "adadelta": "Adadelta",
     "adagrad": "Adagrad",
@@ -140,76 +132,7 @@ def save_exam_h5(model, filepath):
 
 def write_fingerprint(model_path):
     """Write `<model>.fingerprint.json`: this env's outputs on tfbridge's probes."""
-    worker_module = _runtime_worker()
-    worker = worker_module.Worker(tf, tf.keras)
-    path = os.path.abspath(os.fspath(model_path))
-    result = worker.predict_probes(path, False)
-    load = result["load"]
-    if not load["ok"]:
-        raise ValueError(
-            "%s does not load back: %s: %s" % (path, load["error_type"], load["error_message"])
-        )
-    if result["error"]:
-        raise ValueError("%s cannot predict on probes: %s" % (path, result["error"]["message"]))
-    document = _fingerprint_document(path, worker.info(), result)
-    target = path + FINGERPRINT_SUFFIX
-    with open(target + ".tmp", "w", encoding="utf-8") as stream:
-        stream.write(json.dumps(document, indent=1) + "\n")
-    os.replace(target + ".tmp", target)
-    return target
-
-
-def _fingerprint_document(path, writer, result):
-    import numpy
-
-    outputs = []
-    for name, encoded in zip(result["output_names"], result["outputs"]):  # noqa: B905 (3.8)
-        raw = base64.b64decode(encoded["npy_b64"])
-        array = numpy.load(io.BytesIO(raw), allow_pickle=False)
-        outputs.append(
-            {
-                "name": name,
-                "dtype": str(array.dtype),
-                "shape": list(array.shape),
-                "values": array.tolist(),
-            }
-        )
-    return {
-        "schema": FINGERPRINT_SCHEMA,
-        "schema_version": FINGERPRINT_SCHEMA_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {
-            "name": os.path.basename(path),
-            "sha256": _sha256(path),
-            "size": os.path.getsize(path),
-            "saved_by_keras": _saved_by_keras(path),
-        },
-        "writer": dict((k, v) for k, v in writer.items() if k not in ("pid", "protocol")),
-        "probes": {
-            "algorithm": result.get("algorithm"),
-            "digest": result["digest"],
-            "inputs": result["probes"],
-        },
-        "outputs": outputs,
-    }
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _saved_by_keras(path):
-    import h5py
-
-    with h5py.File(path, "r") as handle:
-        value = handle.attrs.get("keras_version")
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return None if value is None else str(value)
+    return _runtime_worker().write_fingerprint(model_path, tf)
 
 
 def _runtime_worker():
@@ -235,8 +158,8 @@ def _needs_legacy_namespace():
 
 def _require_keras2():
     worker_module = _runtime_worker()
-    package = worker_module._keras_package(tf.keras)
-    version = worker_module._keras_version(tf.keras) or ""
+    package = worker_module.keras_package(tf.keras)
+    version = worker_module.keras_version(tf.keras) or ""
     if package == "keras" and version.startswith("3."):
         raise RuntimeError(
             "tf.keras is Keras %s here, and TensorFlow 2.9 loads no Keras 3 model; install "
@@ -261,7 +184,7 @@ def _require_exam_optimizer(model):
 def _warn_about_lambda_bytecode(model):
     if sys.version_info[:2] == (3, 8):
         return
-    if any(type(layer).__name__ == "Lambda" for layer in _runtime_worker()._all_layers(model)):
+    if any(type(layer).__name__ == "Lambda" for layer in _runtime_worker().all_layers(model)):
         warnings.warn(
             "the model has Lambda layers and this is Python %d.%d: their saved bytecode may not "
             "load in the exam's Python 3.8 ('bad marshal data'); train with Python 3.8"
