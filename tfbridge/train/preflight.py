@@ -8,8 +8,6 @@ TensorFlow; Metal cannot be queried off a Mac, so tests replace only that functi
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +23,21 @@ from tfbridge.envs import (
     refusal,
 )
 from tfbridge.errors import TfbridgeError
+from tfbridge.runtime import probe_environment
 from tfbridge.runtime.results import Device
 from tfbridge.verify.result import Check
 
 HELPERS_DIR = Path(__file__).resolve().parent / "helpers"
-PACKAGES_SCRIPT = HELPERS_DIR / "tfbridge_env_packages.py"
 TENSORFLOW_DISTRIBUTIONS = ("tensorflow-macos", "tensorflow", "tensorflow-cpu", "tensorflow-intel")
+# Read from package metadata by the worker's probe, without importing TensorFlow.
+DISTRIBUTIONS = (
+    *TENSORFLOW_DISTRIBUTIONS,
+    "tensorflow-metal",
+    "keras",
+    "tf-keras",
+    "h5py",
+    "numpy",
+)
 PACKAGES_TIMEOUT_SECONDS = 60.0
 
 
@@ -121,22 +128,15 @@ def check_training_env(
 
 def read_env_packages(python: Path) -> EnvPackages:
     try:
-        done = subprocess.run(
-            [str(python), str(PACKAGES_SCRIPT)],
-            capture_output=True,
-            text=True,
-            timeout=PACKAGES_TIMEOUT_SECONDS,
-            check=False,
+        probe = probe_environment(
+            python, {}, distributions=list(DISTRIBUTIONS), timeout=PACKAGES_TIMEOUT_SECONDS
         )
-        report = json.loads(done.stdout) if done.returncode == 0 else None
-    except (OSError, subprocess.TimeoutExpired, ValueError):
-        report = None
-    if not isinstance(report, dict):
+    except TfbridgeError:
         raise TfbridgeError(
             f"cannot read the installed packages of {python}",
             "rebuild the environment with `tfbridge setup`",
-        )
-    return EnvPackages(str(report["python"]), str(report["machine"]), dict(report["packages"]))
+        ) from None
+    return EnvPackages(probe.python_version, probe.machine, probe.distributions)
 
 
 def _list_devices(python: Path) -> list[Device]:
