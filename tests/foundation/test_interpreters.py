@@ -29,24 +29,39 @@ def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_uv_finds_a_python_on_path(nowhere: Path) -> None:
-    (nowhere / "bin" / "python3.9").symlink_to(PYTHON_39)
-    assert list(uv_python_find("3.9")) == [nowhere / "bin" / "python3.9"]
-    found = find_interpreter("3.9")
-    assert (found.path, found.minor) == (nowhere / "bin" / "python3.9", "3.9")
+def _uv_managed(root: Path, python: Path) -> Path:
+    """A uv-managed Python 3.9 in uv's own layout (the interpreter itself is pyenv's)."""
+    version = python.parents[1].name
+    bin_dir = root / f"cpython-{version}-linux-x86_64-gnu" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python3.9").symlink_to(python)
+    return bin_dir / "python3.9"
 
 
-def test_pyenv_is_found_where_uv_stops_at_a_broken_shim(
+def test_a_uv_managed_python_comes_first_as_uv_names_it(
     nowhere: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # What pyenv's shim does when 3.9 is installed but not active: uv gives up on it.
+    managed = _uv_managed(nowhere / "managed", PYTHON_39)
+    monkeypatch.setenv("PYENV_ROOT", str(PYENV_ROOT))
+    assert list(uv_python_find("3.9")) == [managed]
+    found = find_interpreter("3.9")
+    assert (found.path, found.minor) == (managed, "3.9")
+
+
+def test_pyenv_then_path_where_uv_manages_none(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What pyenv's shim does when 3.9 is installed but not active; it is never the one chosen.
     shim = nowhere / "bin" / "python3.9"
     shim.write_text("#!/bin/sh\necho 'pyenv: python3.9: command not found' >&2\nexit 127\n")
     shim.chmod(0o755)
     assert list(uv_python_find("3.9")) == []
     monkeypatch.setenv("PYENV_ROOT", str(PYENV_ROOT))
-    found = find_interpreter("3.9")
-    assert found.path == PYTHON_39 and found.version.startswith("3.9.")
+    assert find_interpreter("3.9").path == PYTHON_39
+    monkeypatch.setenv("PYENV_ROOT", str(nowhere / "pyenv"))
+    shim.unlink()
+    shim.symlink_to(PYTHON_39)
+    assert find_interpreter("3.9").path == shim
 
 
 def test_none_found_is_an_environment_failure_and_nothing_is_downloaded(nowhere: Path) -> None:

@@ -1,7 +1,9 @@
-"""Finding a Python interpreter of a given X.Y version: --python, else what `uv python find` finds
-(uv-managed Pythons and PATH, never a virtual environment), else the places uv does not look:
-pyenv's versions (its shims fail when that version is not active), python.org framework builds,
-Homebrew, then PATH."""
+"""Finding a Python interpreter of a given X.Y version: --python, else a uv-managed Python (as
+`uv python find --managed-python` names it), else pyenv's versions, python.org framework builds,
+Homebrew, then PATH.
+
+uv is asked about its own Pythons only: on PATH it runs pyenv's shims, which take about 0.5 s and
+fail for every version not active in pyenv, so uv gives up at the first one."""
 
 from __future__ import annotations
 
@@ -107,14 +109,14 @@ def candidate_paths(version: str) -> Iterator[Path]:
 
 
 def uv_python_find(version: str) -> Iterator[Path]:
-    """The interpreter `uv python find` picks for `version`, if any. It never downloads one unless
-    the user allowed it through uv's own setting (UV_PYTHON_DOWNLOADS)."""
-    args = ["python", "find", version, "--system", "--no-project", "--no-config"]
+    """The uv-managed interpreter `uv python find` picks for `version`, if any. It never downloads
+    one unless the user allowed that through uv's own setting (UV_PYTHON_DOWNLOADS)."""
+    args = ["python", "find", version, "--managed-python", "--no-project", "--no-config"]
     if DOWNLOADS_ENV_VAR not in os.environ:
         args.append("--no-python-downloads")
     try:
         found = run_uv(args, what=f"finding Python {version} with uv").strip()
-    except TfbridgeError:  # uv found none (or a broken shim first): look further
+    except TfbridgeError:  # uv manages none: look further
         return
     if found:
         yield Path(found)
