@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tfbridge.files import regular_file_problem
+from tfbridge.keras29.precision import Tolerance, parity_tolerance
 from tfbridge.model_files import SAVED_MODEL_FILES, is_saved_model_dir
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -228,3 +229,13 @@ def _json(saved: SavedFile, text: str | None, attribute: str) -> Any:
         why = "holds JSON nested too deep to read, so it is not a readable Keras config"
     saved.bad_attributes[attribute] = why
     return None
+
+
+def parity_tolerance_of(path: Path, atol: float, rtol: float) -> Tolerance:
+    """The prediction-parity tolerance for the model at `path`: `atol`/`rtol` for a float32
+    model, a few epsilons of its compute dtype when it computes in float16 or bfloat16
+    (keras29.precision). Reads the config attribute only; an unreadable file keeps `atol`/`rtol`."""
+    saved = read_saved_file(path)
+    if saved.model_config is None:
+        return Tolerance(atol, rtol, "unknown")
+    return parity_tolerance(saved.model_config, atol, rtol)

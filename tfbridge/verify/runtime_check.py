@@ -214,13 +214,18 @@ def _nonfinite_check(result: ProbeResult) -> Check:
 
 def _parity_check(model: Path, result: ProbeResult, reference: RuntimeWorker | None) -> Check:
     from tfbridge.runtime import compare_outputs, compare_with_fingerprint, read_fingerprint
+    from tfbridge.runtime.parity import DEFAULT_ATOL, DEFAULT_RTOL
+    from tfbridge.verify.h5file import parity_tolerance_of
 
     try:
         fingerprint = read_fingerprint(model)
     except TfbridgeError as error:
         return Check("runtime.parity", "fail", error.message, error.hint)
+    # A float16 model is compared at float16's precision (keras29.precision), float32 at its own.
+    tolerance = parity_tolerance_of(model, DEFAULT_ATOL, DEFAULT_RTOL)
+    within = {"atol": tolerance.atol, "rtol": tolerance.rtol}
     if fingerprint is not None:
-        parity = compare_with_fingerprint(result, fingerprint)
+        parity = compare_with_fingerprint(result, fingerprint, **within)
         source = f"the fingerprint written with TF {fingerprint.writer.tf_version}"
     elif reference is not None:
         expected = reference.predict_probes(model, compile=False)
@@ -231,7 +236,7 @@ def _parity_check(model: Path, result: ProbeResult, reference: RuntimeWorker | N
                 "the --reference interpreter could not predict on the same probes",
                 "check the --reference interpreter",
             )
-        parity = compare_outputs(result.outputs, expected.outputs)
+        parity = compare_outputs(result.outputs, expected.outputs, **within)
         source = f"--reference {reference.python}"
     else:
         return Check(
@@ -242,7 +247,7 @@ def _parity_check(model: Path, result: ProbeResult, reference: RuntimeWorker | N
         )
     figures = (
         f"max abs diff {parity.max_abs:.3g}, max rel diff {parity.max_rel:.3g} "
-        f"(atol {parity.atol:g}, rtol {parity.rtol:g}) vs {source}"
+        f"(atol {parity.atol:g}, rtol {parity.rtol:g}{tolerance.note}) vs {source}"
     )
     if parity.ok:
         return Check("runtime.parity", "pass", f"predictions match: {figures}")
