@@ -70,7 +70,9 @@ class ConfigRewriter(Visitor):
         for node in nodes:
             if is_keras3_node(node):
                 positional = self.rules.positional_call_args(place.class_name)
-                legacy, problem = keras3_node_to_legacy(node, set(place.nested_models), positional)
+                legacy, problem = keras3_node_to_legacy(
+                    node, set(place.nested_models), positional, self.rules.none_call_kwargs
+                )
                 if problem:
                     self.notes.refuse(f"layer `{place.name}` {problem}")
                 converted.append(legacy)

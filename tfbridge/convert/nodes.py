@@ -39,32 +39,37 @@ def _tensors_as_history(value: Any, nested_models: set[str]) -> Any:
     return value
 
 
-def _kwargs(kwargs: dict[str, Any], nested_models: set[str]) -> dict[str, Any]:
-    # Keras 3 records `mask=None` on calls of layers whose Keras 2.9 `call` has no `mask`
-    # parameter (BatchNormalization); None is every layer's default, so leave it out.
+def _kwargs(
+    kwargs: dict[str, Any], nested_models: set[str], none_kwargs: frozenset[str]
+) -> dict[str, Any]:
+    # Keras 3 records masks as None on calls of layers whose Keras 2.9 `call` has no such
+    # parameter (`mask` on BatchNormalization, `query_mask` on MultiHeadAttention); None is
+    # every mask's default, so leave them out.
     return {
         key: _tensors_as_history(value, nested_models)
         for key, value in kwargs.items()
-        if not _no_mask(key, value)
+        if not (key in none_kwargs and _all_none(value))
     }
 
 
-def _no_mask(key: str, value: Any) -> bool:
-    if key != "mask":
-        return False
+def _all_none(value: Any) -> bool:
     return value is None or (isinstance(value, list) and all(item is None for item in value))
 
 
 def keras3_node_to_legacy(
-    node: dict[str, Any], nested_models: set[str], positional_names: list[str] | None = None
+    node: dict[str, Any],
+    nested_models: set[str],
+    positional_names: list[str] | None = None,
+    none_kwargs: frozenset[str] = frozenset({"mask"}),
 ) -> tuple[list[list[Any]], str | None]:
     """One Keras 3 call as Keras 2.9 node data, and a problem that blocks it (or None).
 
     Keras 2.9 holds one positional input per call; `positional_names` (the layer's `call`
     parameters) lets the others go by name into the kwargs, as Keras 2.9 writes them.
+    `none_kwargs`: call arguments left out when None (masks).
     """
     args = node.get("args", [])
-    kwargs = _kwargs(node.get("kwargs", {}) or {}, nested_models)
+    kwargs = _kwargs(node.get("kwargs", {}) or {}, nested_models, none_kwargs)
     names = positional_names or []
     if len(args) > 1 and len(args) <= len(names):
         for name, value in zip(names[1:], args[1:], strict=False):

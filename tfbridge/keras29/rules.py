@@ -75,6 +75,11 @@ class Rules:
         redundant: dict[str, str] = self.data["redundant_layer_args"].get(class_name, {})
         return redundant if not class_name.startswith("_") else {}
 
+    @property
+    def none_call_kwargs(self) -> frozenset[str]:
+        """Call arguments that, set to None, say nothing Keras 2.9 needs (masks)."""
+        return frozenset(self.data["none_call_kwargs"]["names"])
+
     def positional_call_args(self, class_name: str) -> list[str]:
         names: list[str] = self.data["positional_call_args"].get(class_name, [])
         return names if not class_name.startswith("_") else []

@@ -267,15 +267,12 @@ def judge(
         or _redefault_refusal(change, config)
     )
     renamed = {arg: change.renamed[arg] for arg in config if arg in change.renamed}
+    added = {**_added_in_newer_keras3(change, config), **change.added}
     dropped = {
-        arg: value
-        for arg, value in config.items()
-        if arg in change.added and _same(value, change.added[arg])
+        arg: value for arg, value in config.items() if arg in added and _same(value, added[arg])
     }
     not_default = {
-        arg: change.added[arg]
-        for arg, value in config.items()
-        if arg in change.added and arg not in dropped
+        arg: added[arg] for arg, value in config.items() if arg in added and arg not in dropped
     }
     rewritten = {
         renamed.get(arg, arg): value for arg, value in config.items() if arg not in dropped
@@ -314,6 +311,37 @@ def _absence_reason(line: str, kind: str, name: str) -> str:
     if section is not None and name in section["missing"]:
         return "this Keras line has no built-in of that name"
     return "not a built-in the table compares"
+
+
+def _added_in_newer_keras3(change: BuiltinChange, config: Mapping[str, Json]) -> dict[str, Json]:
+    """Arguments a Keras 3 saver newer than its probed line may write (e.g. Resizing's
+    `antialias`, written by 3.10 and probed in 3.15 but not 3.6): those a newer probed line
+    added, with their default there, from lines where the config's computation is 2.9's.
+
+    The saver lies between its line and the newer one, so the argument came in between; a new
+    argument whose default the newer line showed to compute what 2.9 does is exact at that
+    default (other values stay undecided, as for the saver's own line)."""
+    if not change.line.startswith(KERAS3_PREFIX) or change.structural:
+        return {}
+    added: dict[str, Json] = {}
+    for line in reversed(_newer_keras3_lines(change.line)):
+        newer = lookup(line, change.kind, change.name)
+        if newer is None or _computation_refusal(newer, config) is not None:
+            continue
+        added.update({arg: value for arg, value in newer.added.items() if arg in config})
+    return added
+
+
+def _newer_keras3_lines(line: str) -> list[str]:
+    """The probed Keras 3 lines newer than `line`, oldest first."""
+    minor = _keras3_minor(line)
+    newer = [other for other in probed_lines() if _keras3_minor(other) > minor]
+    return sorted(newer, key=_keras3_minor)
+
+
+def _keras3_minor(line: str) -> int:
+    suffix = line[len(KERAS3_PREFIX) :] if line.startswith(KERAS3_PREFIX) else ""
+    return int(suffix) if suffix.isdigit() else -1
 
 
 def _computation_refusal(change: BuiltinChange, config: Mapping[str, Json]) -> Refusal | None:
