@@ -7,8 +7,10 @@ is a copy: the tests may rewrite it (as a rebuild would) without touching the ca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -146,6 +148,37 @@ def test_a_killed_worker_is_replaced_with_one_line(home: Path) -> None:
     ]
     [replacement] = worker_pids(home)
     assert replacement != killed
+
+
+@pytest.mark.parametrize(
+    ("deadline", "why"),
+    [
+        ({}, r"gave no sign of life for 1\d s while waiting for its turn"),
+        ({"TFBRIDGE_WORKER_DEADLINE": "6"}, "timed out after 6 s while waiting for its turn"),
+    ],
+    ids=["heartbeat", "deadline"],
+)
+def test_a_hanging_worker_is_replaced_with_one_line(
+    home: Path, deadline: dict[str, str], why: str
+) -> None:
+    verify_json(home, "--no-cache", EXAMPLE)
+    [hanging] = worker_pids(home)
+    os.kill(hanging, signal.SIGSTOP)  # alive, its socket accepting, and never answering
+    try:
+        began = time.monotonic()
+        done = tfbridge(home, "verify", "--no-cache", EXAMPLE, **deadline)
+        seconds = time.monotonic() - began
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(hanging, signal.SIGKILL)
+
+    assert done.returncode == 0, done.stderr
+    [line] = [line for line in done.stderr.splitlines() if "starting a new one" in line]
+    expected = f"the warm exam worker \\(pid {hanging}\\) {why}; starting a new one"
+    assert re.fullmatch(expected, line), line
+    [replacement] = worker_pids(home)
+    assert replacement != hanging
+    print(f"a hanging warm worker replaced: that verify took {seconds:.1f} s")
 
 
 @pytest.mark.parametrize("change", ["mode", "owner"])

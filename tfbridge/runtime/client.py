@@ -86,6 +86,7 @@ class RuntimeWorker:
         self.hello: Hello | None = None
         self._conversation: Conversation | None = None
         self._daemon: DaemonRecord | None = None
+        self._who = ""  # the worker last discarded, as messages name it
         self._next_id = 0
 
     def __enter__(self) -> RuntimeWorker:
@@ -189,7 +190,7 @@ class RuntimeWorker:
             connection, self._daemon = connect(self.python, self.timeout, self.progress)
             self._conversation = SocketConversation(connection, Path(self._daemon.log))
             try:
-                self._greet("waiting for the warm exam worker", limit=self._daemon)
+                self._greet("waiting for its turn", limit=self._daemon)
                 return
             except WorkerTimeout as error:
                 if attempt == 2:
@@ -252,6 +253,7 @@ class RuntimeWorker:
 
     def _discard(self) -> None:
         """Drop the worker: it died, hung or broke the protocol, so nobody talks to it again."""
+        self._who = self._describe()
         conversation, self._conversation = self._conversation, None
         daemon, self._daemon = self._daemon, None
         self.hello = None
@@ -261,6 +263,11 @@ class RuntimeWorker:
             from tfbridge.runtime.daemon import kill_worker
 
             kill_worker(daemon)
+
+    def _describe(self) -> str:
+        if self._daemon is not None:
+            return f"the warm exam worker (pid {self._daemon.pid})"
+        return f"the TensorFlow worker in {self.where}"
 
     def _say_replaced(self, error: WorkerTimeout) -> None:
         """The one line saying that a warm worker stopped answering and a new one starts."""
@@ -336,11 +343,8 @@ class RuntimeWorker:
                     raise self._timeout(f"timed out after {self._deadline():g} s", doing) from None
                 silent = _heartbeat_silence(heartbeat, began)
                 if silent is not None and silent > HEARTBEAT_LIMIT_SECONDS:
-                    assert heartbeat is not None
                     self._discard()
-                    raise self._timeout(
-                        f"(pid {heartbeat.pid}) gave no sign of life for {silent:.0f} s", doing
-                    ) from None
+                    raise self._timeout(f"gave no sign of life for {silent:.0f} s", doing) from None
                 continue
             if not line:
                 self._raise_died(doing)
@@ -355,7 +359,8 @@ class RuntimeWorker:
         return min(self.timeout, request_deadline())
 
     def _timeout(self, what: str, doing: str) -> WorkerTimeout:
-        who = "the warm exam worker" if self.shared else f"the TensorFlow worker in {self.where}"
+        """Called after _discard(), which forgets the warm worker: `who` names it first."""
+        who = self._who
         return WorkerTimeout(
             f"{who} {what} while {doing}",
             hint="allow more time with a larger timeout, or check that the model "
