@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tfbridge.convert.autocast import drop_autocast_layers
 from tfbridge.convert.h5attrs import read_text_attr
 from tfbridge.convert.layers import ConfigRewriter
 from tfbridge.convert.parity import check_parity as prove_parity
@@ -132,7 +133,8 @@ def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
     _refuse_broken_structure(source, original_model_config, weight_structure(model_file))
     rules = load_rules()
     gate = SemanticsGate(keras_version, notes)
-    model_config = Walk(ConfigRewriter(rules, notes, gate)).model(original_model_config)
+    model_config = drop_autocast_layers(original_model_config, rules, notes)
+    model_config = Walk(ConfigRewriter(rules, notes, gate)).model(model_config)
     training_config = None
     if original_training is not None:
         training_rewriter = TrainingConfigRewriter(rules, notes, gate)

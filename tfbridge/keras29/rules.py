@@ -76,6 +76,11 @@ class Rules:
         return redundant if not class_name.startswith("_") else {}
 
     @property
+    def autocast_layer_classes(self) -> frozenset[str]:
+        """Layers that only cast their input, as a Keras 2.9 layer's autocast does itself."""
+        return frozenset(self.data["autocast_layers"]["classes"])
+
+    @property
     def none_call_kwargs(self) -> frozenset[str]:
         """Call arguments that, set to None, say nothing Keras 2.9 needs (masks)."""
         return frozenset(self.data["none_call_kwargs"]["names"])
