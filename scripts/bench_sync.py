@@ -13,7 +13,8 @@ Prints medians; asserts nothing. What each line times:
 - no-op re-sync: `tfbridge sync` in a fresh process when the slot already holds the model, over
   SSH and to a local directory; and the same over SSH through the API (no interpreter start-up).
 - what bounds the no-op: the no-op's imports over 20 ms (`-X importtime`), and the cost of one
-  far-side command (sshd starts the user's login shell for each).
+  far-side command (sshd starts the user's login shell for each; a no-op whose stamps match, see
+  tfbridge/sync/stamps.py, runs none).
 
 Fresh processes run with a bytecode cache (PYTHONPYCACHEPREFIX in the scratch directory, warmed
 first), as an installed tfbridge has: where PYTHONDONTWRITEBYTECODE is set, every run would
@@ -103,14 +104,17 @@ def cli_env(work: Path) -> dict[str, str]:
 
 
 def cli_sync(project: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, *flags, "-m", "tfbridge", "sync"],
         cwd=project,
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         env=cli_env(project.parent),
     )
+    if done.returncode != 0:
+        raise SystemExit(f"tfbridge sync failed ({done.returncode}): {done.stderr[-2000:]}")
+    return done
 
 
 def heavy_imports(importtime: str, threshold_us: int = 20_000) -> list[str]:
@@ -126,9 +130,16 @@ def heavy_imports(importtime: str, threshold_us: int = 20_000) -> list[str]:
 
 
 def far_side_command_cost(config: ProjectConfig, repeats: int) -> float:
+    """One far-side program started and answering (`echo`): the user's login shell each time."""
     far = open_transport(config.require_target())
+
+    def one_command() -> None:
+        conversation = far.converse(["echo", "ready"])
+        conversation.readline(60)
+        conversation.close()
+
     try:
-        return statistics.median(timed(lambda: far.run(["true"])) for _ in range(repeats))
+        return statistics.median(timed(one_command) for _ in range(repeats))
     finally:
         far.close()
 

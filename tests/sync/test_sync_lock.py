@@ -80,7 +80,8 @@ def test_a_lock_held_past_the_wait_is_exit_3_naming_the_holder(
 ) -> None:
     root = _sent_then_changed(make_project, dest, models["second"])
     with _lock_held_here(root) as far:
-        done = run_tfbridge("sync", "--wait", "1", "--json", cwd=root)
+        # another process: the lock knows its holder by host and pid
+        done = run_tfbridge("sync", "--wait", "1", "--json", cwd=root, process=True)
     line = assert_one_line_error(done, code=3)
     assert f"another tfbridge run is syncing to {far.describe(far.root)}" in line
     assert f"process {os.getpid()} on {socket.gethostname()}" in line

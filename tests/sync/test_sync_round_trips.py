@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import sshd_server
+from counting_ssh import CountingSsh
 
-from tfbridge.config import Target, load_config
+from tfbridge.config import load_config
 from tfbridge.errors import EXIT_FAILED, TfbridgeError
 from tfbridge.sync import open_transport, sync
 from tfbridge.sync.local import LocalTransport
-from tfbridge.sync.ssh import SshTransport
-from tfbridge.sync.transport import BytesProgress, RunResult
+from tfbridge.sync.transport import BytesProgress
 
 ProjectMaker = Callable[..., Path]
 THREE_SLOTS = {
@@ -29,24 +29,6 @@ THREE_SLOTS = {
     "q2": ("second", "Category2"),
     "q3": ("big", "Category3"),
 }
-
-
-class CountingSsh(SshTransport):
-    """The real SSH transport, recording each command it runs on the far side and each question
-    to its hasher."""
-
-    def __init__(self, target: Target) -> None:
-        self.commands: list[str] = []
-        self.questions: list[list[str]] = []
-        super().__init__(target)
-
-    def _run_shell(self, command: str, stdin: bytes, timeout: float | None) -> RunResult:
-        self.commands.append(command)
-        return super()._run_shell(command, stdin, timeout)
-
-    def _ask_hasher(self, paths: list[str]) -> list[str] | None:
-        self.questions.append(paths)
-        return super()._ask_hasher(paths)
 
 
 def sha256_of(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,14 @@ from tfbridge.sync.result import (
     SlotSync,
     SyncEvent,
     SyncReport,
+)
+from tfbridge.sync.stamps import (
+    RemoteStamp,
+    local_stamp,
+    now_ns,
+    placed_mtime,
+    remote_stamp,
+    settled_stamp,
 )
 from tfbridge.sync.transport import FileStat, Transport, TransportError
 
@@ -73,7 +82,8 @@ def open_transport(target: Target) -> Transport:
 class Prepared:
     slot: Slot
     sha256: str  # "" until needed: a model that is only sent is hashed while it is sent
-    size: int
+    stat: os.stat_result  # the model's, before anything read it
+    since_ns: int  # when: what the model holds was read after this
     contract: str  # ledger.contract_digest of the slot's contract
     verdict: str = "skip"  # not verified: the slot holds this model, verified against this contract
     problems: tuple[str, ...] = ()
@@ -81,6 +91,7 @@ class Prepared:
     matches: tuple[str, ...] = ()  # far-side models with the same content
     in_place: bool = False  # the slot holds exactly this model, under its name
     verified: bool = False  # the ledger says it passed against this very contract
+    far_stamp: RemoteStamp | None = None  # the slot's copy was known by this stamp
 
 
 def sync(
@@ -117,7 +128,7 @@ def sync(
             surveyed = _survey(far, prepared, passed)
             for item in _gate(surveyed, gate, notify):
                 lock.refresh()
-                result = _sync_slot(
+                result, far_stamp = _sync_slot(
                     far,
                     item,
                     dry_run=dry_run,
@@ -127,7 +138,8 @@ def sync(
                 )
                 report.slots.append(result)
                 if _worth_recording(result) and not dry_run:
-                    ledger.append(state_dir, _ledger_entry(result, report.target, item.contract))
+                    entry = _ledger_entry(result, report.target, item, far_stamp)
+                    ledger.append(state_dir, entry)
     return report
 
 
@@ -167,7 +179,8 @@ def _prepare(slot: Slot) -> Prepared:
             f"slot {slot.name}: model file {slot.model}: {problem}",
             hint=f"save the model there, or fix slots.{slot.name}.model in the config",
         )
-    return Prepared(slot, "", slot.model.stat().st_size, ledger.contract_digest(slot.contract))
+    started = now_ns()
+    return Prepared(slot, "", slot.model.stat(), started, ledger.contract_digest(slot.contract))
 
 
 def _sendable(item: Prepared) -> Prepared:
@@ -189,32 +202,72 @@ def _survey(
 ) -> list[Prepared]:
     """Which far-side models of each slot already hold its content (hashed in one round trip for
     all slots, and only those of the right size), and whether it was verified against this
-    contract."""
+    contract. A model, or its far-side copy, whose stat is the one the ledger recorded with its
+    SHA-256 is not read again (stamps.py)."""
     states = [
         slots.read_slot(transport, slots.slot_directory(transport, item.slot, create=False))
         for item in items
     ]
-    candidates = [
-        _same_size(transport, state, item) for state, item in zip(states, items, strict=True)
+    sized = [_same_size(transport, state, item) for state, item in zip(states, items, strict=True)]
+    items = [_with_known_sha(item, passed.get(item.slot.name)) for item in items]
+    known = [
+        _far_copy_known(item, state, stats, passed.get(item.slot.name))
+        for item, state, stats in zip(items, states, sized, strict=True)
     ]
+    candidates = [[] if copy else list(stats) for copy, stats in zip(known, sized, strict=True)]
     # the local models are hashed here while the far side hashes its own, and only those that
     # something there may equal (a model that is sent is hashed as it is sent)
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         local = [
-            pool.submit(file_sha256, item.slot.model) if paths else None
+            pool.submit(file_sha256, item.slot.model) if paths and not item.sha256 else None
             for item, paths in zip(items, candidates, strict=True)
         ]
         far_shas = transport.sha256_many([path for paths in candidates for path in paths])
         surveyed = []
-        for item, state, paths, digest in zip(items, states, candidates, local, strict=True):
+        for item, state, paths, digest, copy in zip(
+            items, states, candidates, local, known, strict=True
+        ):
             if digest is not None:
                 item = replace(item, sha256=digest.result())
-            matches = tuple(posixpath.basename(p) for p in paths if far_shas[p] == item.sha256)
-            surveyed.append(_surveyed(item, state, matches, passed.get(item.slot.name)))
+            matches = copy or tuple(
+                posixpath.basename(p) for p in paths if far_shas[p] == item.sha256
+            )
+            last = passed.get(item.slot.name)
+            if copy and last is not None:
+                item = replace(item, far_stamp=last.remote_stamp)
+            surveyed.append(_surveyed(item, state, matches, last))
     finally:
         pool.shutdown(cancel_futures=True)
     return surveyed
+
+
+def _with_known_sha(item: Prepared, last: ledger.LedgerEntry | None) -> Prepared:
+    """The model's SHA-256 from the ledger when its stat is the one recorded with it."""
+    if (
+        last is not None
+        and last.local_stamp == local_stamp(item.stat)
+        and last.local_path == str(item.slot.model)
+    ):
+        return replace(item, sha256=last.sha256)
+    return item
+
+
+def _far_copy_known(
+    item: Prepared,
+    state: slots.SlotState,
+    stats: dict[str, FileStat],
+    last: ledger.LedgerEntry | None,
+) -> tuple[str, ...]:
+    """The slot's model, when it is alone there, is the copy the ledger recorded of this very
+    model, and its stat is the one recorded; else nothing (it is hashed)."""
+    path = state.path(item.slot.file_name)
+    if last is None or last.remote_stamp is None or last.remote_path != path:
+        return ()
+    same_model = bool(item.sha256) and last.sha256 == item.sha256
+    alone = state.models == [item.slot.file_name]
+    unchanged = path in stats and remote_stamp(stats[path]) == last.remote_stamp
+    return (item.slot.file_name,) if same_model and alone and unchanged else ()
 
 
 def _surveyed(
@@ -263,7 +316,8 @@ def _sync_slot(
     force: bool,
     python: str | None,
     notify: ProgressCallback,
-) -> SlotSync:
+) -> tuple[SlotSync, RemoteStamp | None]:
+    """The slot's outcome, and the stamp of its far-side copy when it is known (stamps.py)."""
     slot = item.slot
     directory = slots.slot_directory(transport, slot, create=not dry_run)
     remote_path = posixpath.join(
@@ -280,28 +334,28 @@ def _sync_slot(
     )
     if not item.sendable or (item.verdict == "fail" and not force):
         result.sha256 = _local_sha(item)
-        return result
+        return result, None
     state = slots.read_slot(transport, directory)
     same = list(item.matches)
     if item.in_place:
         result.action = "unchanged"
         if python:
             result.remote = _remote_verify(transport, python, remote_path, item, notify)
-        return result
+        return result, item.far_stamp
     if len(state.models) == 1 and same:
         result.action = "would-send" if dry_run else "renamed"
         if not dry_run:
             slots.rename_in_place(transport, state, state.models[0], slot.file_name)
-        return result
+        return result, None
     if dry_run:
         result.action = "would-send"
         result.sha256 = _local_sha(item)
-        return result
+        return result, None
     assert directory is not None
-    _check_space(transport, directory, item.size)
+    _check_space(transport, directory, item.stat.st_size)
     history = slots.history_directory(transport, slot, create=True)
     assert history is not None
-    notify(SyncEvent(slot.name, "upload", 0, item.size))
+    notify(SyncEvent(slot.name, "upload", 0, item.stat.st_size))
     temp, result.sha256, replaced = slots.upload(
         transport,
         str(slot.model),
@@ -315,17 +369,36 @@ def _sync_slot(
             result.remote = _remote_verify(transport, python, temp, item, notify)
             if result.remote.verdict == "fail" and not force:
                 slots.remove_quietly(transport, temp)
-                return result
+                return result, None
+        far_stamp = _stamp_upload(transport, temp, item)
         notify(SyncEvent(slot.name, "place"))
         result.replaced = slots.place(transport, state, temp, slot.file_name, history, replaced)
     result.action = "sent"
-    return result
+    return result, far_stamp
 
 
-def _same_size(transport: Transport, state: slots.SlotState, item: Prepared) -> list[str]:
-    """The slot's model files as large as the local model: only these can hold its content."""
-    paths = [state.path(name) for name in state.models]
-    return [path for path in paths if _is_file_of_size(transport.stat(path), item.size)]
+def _stamp_upload(transport: Transport, temp: str, item: Prepared) -> RemoteStamp | None:
+    """Give the checked upload the mtime stamps.py describes; the stamp it then has (None when
+    the far side keeps no such time)."""
+    uploaded = transport.stat(temp)
+    if uploaded is None or uploaded.mtime is None:
+        return None
+    wanted = RemoteStamp(
+        size=uploaded.size, mtime=placed_mtime(item.stat.st_mtime_ns, uploaded.mtime)
+    )
+    transport.set_mtime(temp, wanted.mtime)
+    return wanted if remote_stamp(transport.stat(temp)) == wanted else None
+
+
+def _same_size(transport: Transport, state: slots.SlotState, item: Prepared) -> dict[str, FileStat]:
+    """The slot's model files as large as the local model (only these can hold its content),
+    with their stat."""
+    found = {}
+    for name in state.models:
+        info = transport.stat(state.path(name))
+        if info is not None and _is_file_of_size(info, item.stat.st_size):
+            found[state.path(name)] = info
+    return found
 
 
 def _is_file_of_size(info: FileStat | None, size: int) -> bool:
@@ -364,7 +437,9 @@ def _worth_recording(result: SlotSync) -> bool:
     )
 
 
-def _ledger_entry(result: SlotSync, target: str, contract: str) -> ledger.LedgerEntry:
+def _ledger_entry(
+    result: SlotSync, target: str, item: Prepared, far_stamp: RemoteStamp | None
+) -> ledger.LedgerEntry:
     return ledger.LedgerEntry(
         time=ledger.now(),
         action="sync" if result.action != "unchanged" else "verify",
@@ -374,7 +449,9 @@ def _ledger_entry(result: SlotSync, target: str, contract: str) -> ledger.Ledger
         sha256=result.sha256,
         verdict=result.verdict,
         target=target,
-        contract=contract,
+        contract=item.contract,
+        local_stamp=settled_stamp(item.stat, str(item.slot.model), item.since_ns),
+        remote_stamp=far_stamp,
     )
 
 

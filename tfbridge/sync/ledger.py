@@ -14,6 +14,7 @@ from tfbridge import records
 from tfbridge.contract import Contract
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem, write_bytes_atomic
+from tfbridge.sync.stamps import LocalStamp, RemoteStamp
 
 LEDGER_FILENAME = "ledger.jsonl"
 
@@ -28,6 +29,9 @@ class LedgerEntry(records.Record, frozen=True):
     verdict: str
     target: str
     contract: str = ""  # contract_digest() of the slot's contract when verified; "" if not
+    # the local file's and the far-side copy's stat while they held `sha256` (see stamps.py)
+    local_stamp: LocalStamp | None = None
+    remote_stamp: RemoteStamp | None = None
 
 
 def now() -> str:

@@ -101,6 +101,10 @@ class LocalTransport:
         with _errors("rename", source):
             os.replace(source, destination)
 
+    def set_mtime(self, path: str, seconds: int) -> None:
+        with _errors("set the time of", path):
+            os.utime(path, (seconds, seconds), follow_symlinks=False)
+
     def link(self, source: str, destination: str) -> None:
         with _errors("copy", source):
             try:

@@ -331,6 +331,9 @@ class SshTransport:
     def rename(self, source: str, destination: str) -> None:
         self._call(self._sftp.posix_rename(source, destination), "rename", source)
 
+    def set_mtime(self, path: str, seconds: int) -> None:
+        self._call(self._sftp.utime(path, (seconds, seconds)), "set the time of", path)
+
     def link(self, source: str, destination: str) -> None:
         try:
             self._run(self._sftp.link(source, destination))

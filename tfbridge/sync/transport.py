@@ -79,6 +79,10 @@ class Transport(Protocol):
         """Atomic rename that replaces `destination` if it exists."""
         ...
 
+    def set_mtime(self, path: str, seconds: int) -> None:
+        """Set a file's modification (and access) time, in whole seconds."""
+        ...
+
     def link(self, source: str, destination: str) -> None:
         """Hard link when the file system allows it, else a copy."""
         ...
