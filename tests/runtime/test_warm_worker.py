@@ -26,6 +26,7 @@ import pytest
 
 from tests.conftest import assert_one_line_error, run_tfbridge
 from tfbridge.envs import MARKER
+from tfbridge.runtime import RuntimeWorker
 from tfbridge.runtime.daemon import environment_identity
 
 pytestmark = pytest.mark.runtime
@@ -179,6 +180,29 @@ def test_a_hanging_worker_is_replaced_with_one_line(
     [replacement] = worker_pids(home)
     assert replacement != hanging
     print(f"a hanging warm worker replaced: that verify took {seconds:.1f} s")
+
+
+def test_a_worker_that_hangs_mid_request_is_replaced_and_the_request_retried(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TFBRIDGE_HOME", str(home))
+    lines: list[str] = []
+    python = home / "envs" / "exam" / "bin" / "python"
+    with RuntimeWorker(python, shared=True, progress=lines.append) as worker:
+        hanging = worker.pid
+        assert hanging is not None
+        os.kill(hanging, signal.SIGSTOP)  # it has greeted us: the next request finds it hung
+        try:
+            result = worker.predict_probes(EXAMPLE)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(hanging, signal.SIGKILL)
+        assert worker.pid not in (None, hanging)
+
+    assert result.ok
+    [line] = [line for line in lines if "starting a new one" in line]
+    assert line.startswith(f"the warm exam worker (pid {hanging}) gave no sign of life for 1")
+    assert line.endswith(f"while predicting with {EXAMPLE}; starting a new one")
 
 
 @pytest.mark.parametrize("change", ["mode", "owner"])
