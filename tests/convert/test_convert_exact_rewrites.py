@@ -9,12 +9,15 @@ real TF 2.9 exam runtime:
   precision; Keras 3.6's `Cast` layers are 2.9's autocast and are left out. The converted file
   predicts bit for bit what the same model built natively in TF 2.9 with the same weights predicts,
   so what separates it from the saver's predictions is float16 rounding order, not meaning.
+- Keras 3's `Discretization(output_mode="count")`, measured on real models to predict otherwise
+  but not by the probes: written only when TF 2.9's predictions are checked and match.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +28,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES
-from tfbridge.convert import convert
+from tfbridge.convert import ConversionRefused, convert
 from tfbridge.runtime import RuntimeWorker, compare_with_fingerprint, read_fingerprint
 from tfbridge.runtime.parity import DEFAULT_ATOL, DEFAULT_RTOL
 from tfbridge.verify import static_check
@@ -165,3 +168,28 @@ def same_weights(first: Path, second: Path) -> bool:
 
     pairs = zip(weights(first), weights(second), strict=True)
     return all(a == b and np.array_equal(x, y) for (a, x), (b, y) in pairs)
+
+
+# -- a change measured on real models but not by the probes: written only when proven --------
+
+
+@pytest.mark.parametrize("saver", ["keras-3", "keras-3.6", "keras-3.10"])
+def test_discretization_count_converts_only_with_parity_proven(saver: str, tmp_path: Path) -> None:
+    source = SEMANTICS / saver / "discretization_count.h5"
+    report = convert(source, tmp_path / "q.h5")
+    assert report.parity is not None and report.parity.status == "pass", report.parity
+    assert_static_pass(report.output)
+
+
+def test_discretization_count_without_a_fingerprint_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    source = tmp_path / "in" / "discretization_count.h5"
+    shutil.copyfile(SEMANTICS / "keras-3" / "discretization_count.h5", source)
+    for check_parity in (True, False):
+        with pytest.raises(ConversionRefused) as refused:
+            convert(source, tmp_path / "q.h5", check_parity=check_parity)
+        message = refused.value.message
+        assert "(Discretization): Keras 3's Discretization(output_mode='count')" in message
+        assert "could not be checked" in message
+        assert "tfbridge fingerprint" in refused.value.hint
+    assert [path.name for path in tmp_path.iterdir()] == ["in"]

@@ -103,6 +103,8 @@ def convert(
         no_reference = None
         if check_parity and reference_python is not None:
             no_reference = reference_fingerprint(source, Path(reference_python), trust=trust)
+        if not check_parity or no_reference is not None or not _fresh_fingerprint(source):
+            _refuse_unproven(source, plan.notes, no_reference or _NO_PROOF)
         _write(model_file, output, plan)
     try:
         fingerprint = _carry_fingerprint(source, output)
@@ -110,6 +112,8 @@ def convert(
             parity = ParityCheck("unchecked", no_reference or "not asked for (--no-parity)")
         else:
             parity = prove_parity(source, output, fingerprint, trust=trust, progress=progress)
+        if parity.status != "pass":
+            _refuse_unproven(source, plan.notes, parity.detail)
     except BaseException:
         _remove_output(output)
         raise
@@ -153,6 +157,33 @@ def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
     if "optimizer_weights" in model_file and not keep_optimizer_state:
         notes.change("optimizer state left out: it restarts if the model is trained further")
     return _Plan(notes, keras_version, model_config, training_config, keep_optimizer_state)
+
+
+_NO_PROOF = (
+    "no fingerprint of the original to check it with (`tfbridge fingerprint MODEL` where it was "
+    "saved, or --reference-python)"
+)
+
+
+def _fresh_fingerprint(source: Path) -> bool:
+    fingerprint = read_fingerprint(source)
+    return fingerprint is not None and not fingerprint.stale
+
+
+def _refuse_unproven(source: Path, notes: Notes, why_unchecked: str) -> None:
+    """Refuse when the model holds a change that only a passing parity check can clear."""
+    if notes.unproven:
+        reasons = [
+            f"{reason}; convert writes it only once TF 2.9's predictions match the "
+            f"original's, and they could not be checked: {why_unchecked}"
+            for reason in notes.unproven
+        ]
+        raise ConversionRefused(
+            source,
+            reasons,
+            "fingerprint the model where it was saved "
+            "(`tfbridge fingerprint MODEL`), then convert again",
+        )
 
 
 def _refuse_broken_structure(

@@ -47,7 +47,7 @@ class ConfigRewriter(Visitor):
             check_lambda(config, where, self.notes)
         changed = self.rules.measured_layer_change(self.gate.line, class_name, config)
         if changed:
-            self.notes.refuse(f"{where}: {changed}", REPLACE_HINT)
+            self.notes.needs_proof(f"{where}: {changed}")
         config = self.gate.layer(class_name, config, where)
         out["config"] = self._layer_args(class_name, config, where)
         return out

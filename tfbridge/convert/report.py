@@ -81,6 +81,9 @@ class Notes:
         self.dropped: list[Dropped] = []
         self.refusals: list[str] = []
         self.hints: list[str] = []
+        # Changes measured on real models that the probes cannot pin down: written only when
+        # TF 2.9's predictions on the output are checked against the original's and match.
+        self.unproven: list[str] = []
 
     def change(self, message: str) -> None:
         if message not in self.changes:
@@ -88,6 +91,10 @@ class Notes:
 
     def drop(self, where: str, name: str, value: Any, effect: Effect) -> None:
         self.dropped.append(Dropped(where, name, value, effect))
+
+    def needs_proof(self, reason: str) -> None:
+        if reason not in self.unproven:
+            self.unproven.append(reason)
 
     def refuse(self, reason: str, hint: str = "") -> None:
         if reason not in self.refusals:
