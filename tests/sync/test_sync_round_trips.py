@@ -1,7 +1,7 @@
 """What keeps sync near wire speed, proved on the real sshd (not timed): each far-side command
-costs a login shell, so files are hashed by one hasher started with the connection, asked once for
-all slots by a no-op re-sync and once per slot by a send; uploads are hashed as they are sent; a
-no-op loads neither h5py nor numpy."""
+costs a login shell, so files are hashed by one hasher started on first need, asked once for all
+slots by a no-op re-sync that must hash and once per slot by a send; uploads are hashed as they
+are sent; a no-op loads neither h5py nor numpy."""
 
 from __future__ import annotations
 

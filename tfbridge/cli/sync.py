@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -213,22 +214,28 @@ def _rollback(
 
 
 def render_sync(report: SyncReport) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"sync to {report.target}" + (" (dry run)" if report.dry_run else ""))
-    for column in ("slot", "action", "verify", "far side", "file"):
-        table.add_column(column)
+    """Plain aligned columns on stdout: a no-op re-sync should not wait for Rich to load."""
+    title = f"sync to {report.target}" + (" (dry run)" if report.dry_run else "")
+    rows = [("slot", "action", "verify", "far side", "file")]
     for slot in report.slots:
         remote = f"{slot.remote.verdict}: {slot.remote.message}" if slot.remote else ""
-        table.add_row(slot.slot, slot.action, slot.verdict, remote, slot.remote_path)
-    console().print(table)
+        rows.append((slot.slot, slot.action, slot.verdict, remote, slot.remote_path))
+    lines = [title, *_aligned(rows)]
     for slot in report.slots:
-        for problem in slot.problems:
-            console().print(f"{slot.slot}: {problem}", markup=False)
+        lines += [f"{slot.slot}: {problem}" for problem in slot.problems]
         if slot.action == "refused":
-            console().print(f"{slot.slot}: not sent; {_refusal_advice(slot)}", markup=False)
+            lines.append(f"{slot.slot}: not sent; {_refusal_advice(slot)}")
+    typer.echo("\n".join(lines))
     if report.cleaned_temps:
         info(f"removed {report.cleaned_temps} leftover upload(s) from an interrupted run")
+
+
+def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
 
 
 def _refusal_advice(slot: SlotSync) -> str:

@@ -65,6 +65,7 @@ class SshTransport:
         self._conn: Any = None
         self._sftp: Any = None
         self._hasher: Hasher | None = None
+        self._hasher_failed = False  # once gone, questions go to one-shot commands
         try:
             self._call(self._open(timeout))
             self.root = self._resolve_root()
@@ -100,7 +101,6 @@ class SshTransport:
                 f"cannot reach {self._who()}: {reason or type(error).__name__}",
                 hint="check that the machine is on, sshd runs there, and the host/port are right",
             ) from None
-        self._hasher = Hasher(self._conn)  # its login shell starts while SFTP works
         self._sftp = await self._conn.start_sftp_client()
 
     def _resolve_root(self) -> str:
@@ -241,6 +241,7 @@ class SshTransport:
         return str(self._call(self._sftp.realpath(path), "resolve", path))
 
     def put(self, local: str, remote: str, progress: BytesProgress | None = None) -> str:
+        self._start_hasher()  # the upload's checksum is asked next: its shell starts meanwhile
         try:
             return self._call(self._send(local, remote, progress), "upload to", remote)
         except TransportError as error:
@@ -301,8 +302,10 @@ class SshTransport:
     def _ask_hasher(self, paths: list[str]) -> list[str] | None:
         """The running hasher's answers; None when there is none (or it cannot take these
         paths), after which it is not asked again."""
-        hasher = self._hasher
-        if hasher is None or any("\n" in path for path in paths):
+        if any("\n" in path for path in paths):
+            return None
+        hasher = self._start_hasher()
+        if hasher is None:
             return None
         try:
             return self._run(hasher.digests(paths))
@@ -323,10 +326,22 @@ class SshTransport:
             raise _no_hasher(self.target.host)
         return lines
 
+    def _start_hasher(self) -> Hasher | None:
+        """The hasher, started on first need: sshd runs it through the user's login shell, which
+        a no-op re-sync whose stamps match (stamps.py) never waits for."""
+        if self._hasher is None and not self._hasher_failed and not self._loop.is_closed():
+
+            async def start() -> Hasher:
+                return Hasher(self._conn)
+
+            self._hasher = self._run(start())
+        return self._hasher
+
     def _drop_hasher(self) -> None:
         if self._hasher is not None:
             self._hasher.close()
             self._hasher = None
+            self._hasher_failed = True
 
     def rename(self, source: str, destination: str) -> None:
         self._call(self._sftp.posix_rename(source, destination), "rename", source)

@@ -1,8 +1,9 @@
 """SHA-256 of far-side files over SSH, without paying a login shell per question.
 
 sshd runs every command through the user's login shell, whose start-up files (pyenv, conda) can
-take longer than hashing a model. So one hasher starts as the connection opens, while SFTP works,
-and then answers each batch of paths at once: one line per path, its digest or `-` when it is not
+take longer than hashing a model. So one hasher starts on first need (an upload starts it, so its
+shell starts while the model is sent; a no-op whose stamps match never starts it), and then
+answers each batch of paths at once: one line per path, its digest or `-` when it is not
 a regular file (never opened: a FIFO would hang it). Whatever the start-up files print comes before
 the ready line and is skipped.
 """
