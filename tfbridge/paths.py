@@ -10,6 +10,7 @@ DATA_FILES_DIR = PACKAGE_DIR / "data"
 HOME_ENV_VAR = "TFBRIDGE_HOME"
 PROFILES_ENV_VAR = "TFBRIDGE_PROFILES"
 PROJECT_STATE_DIRNAME = ".tfbridge"
+PROFILE_SUFFIX = ".yml"
 
 
 def data_home() -> Path:
@@ -36,6 +37,12 @@ def profiles_dir() -> Path:
         if candidate.is_dir():
             return candidate
     return PACKAGE_DIR.parent / "envs"
+
+
+def profile_names(directory: Path | None = None) -> list[str]:
+    """The profiles in `directory` (default: `profiles_dir()`), one `NAME.yml` each; cheap enough
+    for shell completion."""
+    return sorted(p.stem for p in (directory or profiles_dir()).glob(f"*{PROFILE_SUFFIX}"))
 
 
 def find_project_root(start: Path | None = None) -> Path:

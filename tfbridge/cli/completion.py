@@ -10,7 +10,7 @@ from tfbridge.errors import TfbridgeError
 
 def complete_profiles(incomplete: str) -> list[str]:
     """Profile names in the profiles folder (`envs/` or TFBRIDGE_PROFILES)."""
-    from tfbridge.envs.profiles import profile_names
+    from tfbridge.paths import profile_names
 
     try:
         names = profile_names()

@@ -3,7 +3,7 @@
 Profiles (`profiles`), their hash-pinned locks (`lock/`), the interpreter a venv is made from
 (`interpreters`), this machine's hardware and OS (`hardware`, `os_support`), the tensorflow-metal
 pairing (`pairing`), the build (`build`, `build_lock`, `uvtool`), its smoke test (`smoke`, through
-the one in-environment probe, `probe`), where environments live and whether they are ready
+tfbridge.inenv's one probe), where environments live and whether they are ready
 (`store`, `prefixes`) and a Jupyter kernel (`jupyter`). This package sits below `runtime`,
 `verify`, `sync` and `train`: it imports none of them, and they import what they need from here.
 """
@@ -12,8 +12,7 @@ from tfbridge.envs.build import SetupResult, Step, setup_profile, setup_profiles
 from tfbridge.envs.hardware import Hardware, detect
 from tfbridge.envs.os_support import CPU_FALLBACK_HINT, gpu_plugin_need, os_verdict, refusal
 from tfbridge.envs.pairing import check_metal_pair, metal_for
-from tfbridge.envs.probe import list_devices
-from tfbridge.envs.profiles import Profile, default_profile_name, load_profile, profile_names
+from tfbridge.envs.profiles import Profile, default_profile_name, load_profile
 from tfbridge.envs.store import (
     MARKER,
     EnvStatus,
@@ -24,6 +23,7 @@ from tfbridge.envs.store import (
     ready_python,
     remove_env,
 )
+from tfbridge.paths import profile_names
 
 __all__ = [
     "CPU_FALLBACK_HINT",
@@ -39,7 +39,6 @@ __all__ = [
     "env_dir",
     "env_status",
     "gpu_plugin_need",
-    "list_devices",
     "list_envs",
     "load_profile",
     "metal_for",

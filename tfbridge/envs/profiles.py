@@ -13,9 +13,7 @@ from packaging.utils import canonicalize_name
 
 from tfbridge.envs.hardware import Hardware
 from tfbridge.errors import TfbridgeError
-from tfbridge.paths import profiles_dir
-
-PROFILE_SUFFIX = ".yml"
+from tfbridge.paths import PROFILE_SUFFIX, profile_names, profiles_dir
 
 
 @dataclass(frozen=True)
@@ -74,10 +72,6 @@ class Profile:
                 f"it is for {', '.join(self.platforms)}; on this machine use "
                 f"`tfbridge setup {default_profile_name(hardware)}`",
             )
-
-
-def profile_names(directory: Path | None = None) -> list[str]:
-    return sorted(p.stem for p in (directory or profiles_dir()).glob(f"*{PROFILE_SUFFIX}"))
 
 
 def load_profile(name: str, directory: Path | None = None) -> Profile:

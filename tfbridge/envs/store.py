@@ -22,12 +22,12 @@ from tfbridge.envs.hardware import Hardware, detect
 from tfbridge.envs.lock import integrity
 from tfbridge.envs.lock.conda import conda_lock_path
 from tfbridge.envs.lock.venv import lock_path, read_lock
-from tfbridge.envs.profiles import load_profile, profile_names
+from tfbridge.envs.profiles import load_profile
 from tfbridge.envs.smoke import SmokeReport
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem, write_bytes_atomic
 from tfbridge.hashing import file_sha256
-from tfbridge.paths import envs_home
+from tfbridge.paths import envs_home, profile_names
 from tfbridge.records import Record
 
 Backend = Literal["conda", "venv"]

@@ -13,8 +13,9 @@ from tfbridge.envs.lock.dialect import dialect_problem, exam_dialect
 from tfbridge.envs.lock.facts import facts_path, facts_problem, read_facts, write_facts
 from tfbridge.envs.lock.inspect import generate_facts
 from tfbridge.envs.lock.venv import check_lock, lock_path, read_lock, write_venv_lock
-from tfbridge.envs.profiles import Profile, load_profile, profile_names
+from tfbridge.envs.profiles import Profile, load_profile
 from tfbridge.errors import TfbridgeError
+from tfbridge.paths import profile_names
 
 
 @dataclass(frozen=True)
