@@ -16,9 +16,7 @@ real TF 2.9 exam runtime:
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.convert.runtimes import run_script, saver_python
 from tfbridge.convert import ConversionRefused, convert
 from tfbridge.runtime import RuntimeWorker, compare_with_fingerprint, read_fingerprint
 from tfbridge.runtime.parity import DEFAULT_ATOL, DEFAULT_RTOL
@@ -135,23 +134,17 @@ def test_keras_3_6_casts_are_left_out_only_as_autocast(tmp_path: Path) -> None:
 
 
 def test_tf_keras_mixed_precision_is_judged_at_float16_precision(tmp_path: Path) -> None:
-    source = FIXTURES / "mixed_precision" / "tf-keras-2.16" / "mixed_precision.h5"
-    report = convert(source, tmp_path / "q.h5")
+    (tmp_path / "in").mkdir()
+    source = tmp_path / "in" / "mixed_precision.h5"
+    shutil.copyfile(FIXTURES / "mixed_precision" / "tf-keras-2.16" / "mixed_precision.h5", source)
+    saver = saver_python("tf-keras-2.16")  # fingerprints the copy where it was saved
+    report = convert(source, tmp_path / "q.h5", reference_python=saver)
     assert report.parity is not None and report.parity.status == "pass", report.parity
     assert "float16 compute" in report.parity.detail
 
 
 def predict_converted_and_native(exam_python: Path, model: Path) -> tuple[Any, Any]:
-    done = subprocess.run(
-        [str(exam_python), "-c", NATIVE_SCRIPT, str(model)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    converted, native = json.loads(done.stdout.strip().splitlines()[-1])
+    converted, native = run_script(exam_python, NATIVE_SCRIPT, str(model))
     return np.asarray(converted), np.asarray(native)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tfbridge.convert.functional import rewrite_layer_lists
 from tfbridge.convert.report import Notes
 from tfbridge.keras29.precision import POLICY_COMPUTE_DTYPE
 from tfbridge.keras29.rules import Rules
@@ -25,20 +26,17 @@ FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 def drop_autocast_layers(model_config: Any, rules: Rules, notes: Notes) -> Any:
     """`model_config` without the cast layers Keras 2.9's autocast makes redundant, in every
     functional model at any depth (a copy where anything changed; the input is not modified)."""
-    if not isinstance(model_config, dict) or model_config.get("class_name") not in MODEL_CLASSES:
-        return model_config
-    config = model_config.get("config")
-    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-        return model_config
-    layers = config["layers"]
-    layers = [drop_autocast_layers(layer, rules, notes) for layer in layers]
-    for cast in [layer for layer in layers if _is_cast(layer, rules)]:
-        consumers = [layer for layer in layers if _reads_from(layer, cast["name"])]
-        why = _redundant(cast, consumers, config)
-        if why:
-            layers = [_rewired(layer, cast) for layer in layers if layer is not cast]
-            notes.change(f"layer `{cast['name']}` ({cast['class_name']}) left out: {why}")
-    return {**model_config, "config": {**config, "layers": layers}}
+
+    def drop(layers: list[Any], model: Json) -> list[Any]:
+        for cast in [layer for layer in layers if _is_cast(layer, rules)]:
+            consumers = [layer for layer in layers if _reads_from(layer, cast["name"])]
+            why = _redundant(cast, consumers, model)
+            if why:
+                layers = [_rewired(layer, cast) for layer in layers if layer is not cast]
+                notes.change(f"layer `{cast['name']}` ({cast['class_name']}) left out: {why}")
+        return layers
+
+    return rewrite_layer_lists(model_config, drop)
 
 
 def _is_cast(layer: Any, rules: Rules) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 from tfbridge.convert.autocast import drop_autocast_layers
 from tfbridge.convert.h5attrs import read_text_attr
 from tfbridge.convert.layers import ConfigRewriter
+from tfbridge.convert.operations import operations_as_tf_op_layers
 from tfbridge.convert.parity import check_parity as prove_parity
 from tfbridge.convert.parity import reference_fingerprint
 from tfbridge.convert.report import (
@@ -45,6 +46,7 @@ from tfbridge.keras29.config_shape import (
 )
 from tfbridge.keras29.graph import structure_problems
 from tfbridge.keras29.rules import load_rules
+from tfbridge.keras29.semantics import KERAS3_PREFIX
 from tfbridge.keras29.walk import Walk
 from tfbridge.keras29.walker import MODEL_CLASSES
 from tfbridge.runtime import fingerprint_path, read_fingerprint
@@ -138,6 +140,8 @@ def _plan(model_file: Any, source: Path, drop_optimizer: bool) -> _Plan:
     rules = load_rules()
     gate = SemanticsGate(keras_version, notes)
     model_config = drop_autocast_layers(original_model_config, rules, notes)
+    if gate.line is not None and gate.line.startswith(KERAS3_PREFIX):
+        model_config = operations_as_tf_op_layers(model_config, rules, notes)
     model_config = Walk(ConfigRewriter(rules, notes, gate)).model(model_config)
     training_config = None
     if original_training is not None:

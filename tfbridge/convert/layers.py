@@ -71,7 +71,11 @@ class ConfigRewriter(Visitor):
             if is_keras3_node(node):
                 positional = self.rules.positional_call_args(place.class_name)
                 legacy, problem = keras3_node_to_legacy(
-                    node, set(place.nested_models), positional, self.rules.none_call_kwargs
+                    node,
+                    set(place.nested_models),
+                    positional,
+                    self.rules.none_call_kwargs,
+                    bare_single_input=place.class_name in self.rules.input_structure_layers,
                 )
                 if problem:
                     self.notes.refuse(f"layer `{place.name}` {problem}")

@@ -61,12 +61,16 @@ def keras3_node_to_legacy(
     nested_models: set[str],
     positional_names: list[str] | None = None,
     none_kwargs: frozenset[str] = frozenset({"mask"}),
-) -> tuple[list[list[Any]], str | None]:
+    *,
+    bare_single_input: bool = False,
+) -> tuple[list[Any], str | None]:
     """One Keras 3 call as Keras 2.9 node data, and a problem that blocks it (or None).
 
     Keras 2.9 holds one positional input per call; `positional_names` (the layer's `call`
     parameters) lets the others go by name into the kwargs, as Keras 2.9 writes them.
-    `none_kwargs`: call arguments left out when None (masks).
+    `none_kwargs`: call arguments left out when None (masks). `bare_single_input`: a call on one
+    tensor is written as that tensor's entry itself, not a list of one (Keras 2.9 keeps the input
+    structure of a TFOpLambda, which would otherwise receive a list).
     """
     args = node.get("args", [])
     kwargs = _kwargs(node.get("kwargs", {}) or {}, nested_models, none_kwargs)
@@ -83,7 +87,10 @@ def keras3_node_to_legacy(
     tensors = first if isinstance(first, (list, tuple)) else [first]
     if not tensors or not all(_is_tensor(item) for item in tensors):
         return [], "is called on something other than Keras tensors (a constant or a dict)"
-    return [[*_history(tensor, nested_models), kwargs] for tensor in tensors], None
+    entries = [[*_history(tensor, nested_models), kwargs] for tensor in tensors]
+    if bare_single_input and not isinstance(first, (list, tuple)):
+        return entries[0], None
+    return entries, None
 
 
 def wrap_single_endpoint(endpoints: Any) -> Any:

@@ -281,12 +281,21 @@ def _first_node(layer: dict[str, Any]) -> int:
 
 def _node_references(node: Any) -> Iterator[list[Any] | None]:
     """The [layer, node, tensor, ...] entries of one Keras 2.x inbound node, None for an entry
-    of another shape (a Keras 3 dict node is the walker's concern: not a 2.9 node at all)."""
+    of another shape (a Keras 3 dict node is the walker's concern: not a 2.9 node at all).
+
+    A node is a list of entries, or (a layer that keeps its input structure, TFOpLambda) one
+    entry itself; 2.9 reads any list starting with a layer name as an entry."""
     if not isinstance(node, list):
         return
+    if _is_entry(node):
+        yield node
+        return
     for reference in node:
-        usable = isinstance(reference, list) and reference and isinstance(reference[0], str)
-        yield reference if usable else None
+        yield reference if _is_entry(reference) else None
+
+
+def _is_entry(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], str)
 
 
 def _reference_problem(reference: list[Any] | None, node_counts: dict[str, int], user: str) -> str:

@@ -80,6 +80,16 @@ class Rules:
         """Layers that only cast their input, as a Keras 2.9 layer's autocast does itself."""
         return frozenset(self.data["autocast_layers"]["classes"])
 
+    def keras3_operation(self, class_name: str) -> dict[str, Any] | None:
+        """How Keras 2.9 writes a Keras 3 operation layer (its TFOpLambda function), or None."""
+        operation = self.data["keras3_operations"].get(class_name)
+        return operation if isinstance(operation, dict) and not class_name.startswith("_") else None
+
+    @property
+    def input_structure_layers(self) -> frozenset[str]:
+        """Layers whose Keras 2.9 nodes keep the call's input structure (a lone tensor bare)."""
+        return frozenset(self.data["input_structure_layers"]["classes"])
+
     @property
     def none_call_kwargs(self) -> frozenset[str]:
         """Call arguments that, set to None, say nothing Keras 2.9 needs (masks)."""
