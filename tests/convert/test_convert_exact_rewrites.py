@@ -28,6 +28,7 @@ import pytest
 from tests.conftest import FIXTURES
 from tests.convert.runtimes import run_script, saver_python
 from tfbridge.convert import ConversionRefused, convert
+from tfbridge.keras29.lambda_code import inspect_lambda
 from tfbridge.runtime import RuntimeWorker, compare_with_fingerprint, read_fingerprint
 from tfbridge.runtime.parity import DEFAULT_ATOL, DEFAULT_RTOL
 from tfbridge.verify import static_check
@@ -186,3 +187,45 @@ def test_discretization_count_without_a_fingerprint_is_refused(tmp_path: Path) -
         assert "could not be checked" in message
         assert "tfbridge fingerprint" in refused.value.hint
     assert [path.name for path in tmp_path.iterdir()] == ["in"]
+
+
+# -- Keras 3 Lambda code written by Python 3.9 (Keras 3.6, 3.10): 2.9's form, same bytecode -------
+
+
+@pytest.mark.parametrize("saver", ["keras-3.6", "keras-3.10"])
+def test_keras3_lambda_from_python_3_9_converts_with_parity(saver: str, tmp_path: Path) -> None:
+    source = FIXTURES / "models" / saver / "timeseries_lambda.h5"
+    report = convert(source, tmp_path / "q.h5", trust=True)
+    assert report.parity is not None and report.parity.status == "pass", report.parity
+    assert any("written in Keras 2.9's form (same bytecode)" in c for c in report.changes)
+    (layer,) = [
+        x
+        for x in converted_config(report.output)["config"]["layers"]
+        if x["class_name"] == "Lambda"
+    ]
+    assert layer["config"]["function_type"] == "lambda"
+    assert isinstance(layer["config"]["function"], list)
+    assert_static_pass(report.output)
+
+
+def test_keras3_lambda_code_that_looks_up_names_is_refused(tmp_path: Path) -> None:
+    """The Keras 3.10 file, its Lambda given TF 2.9.3's (Python 3.9) `tf.expand_dims` code."""
+    with h5py.File(FIXTURES / "models" / "tf-2.9.3" / "timeseries_lambda.h5", "r") as handle:
+        legacy = json.loads(handle.attrs["model_config"])
+    uses_tf = next(
+        layer["config"]["function"][0]
+        for layer in legacy["config"]["layers"]
+        if layer["class_name"] == "Lambda"
+        and inspect_lambda(layer["config"]["function"]).names == {"tf", "expand_dims"}
+    )
+    source = tmp_path / "lambda.h5"
+    shutil.copyfile(FIXTURES / "models" / "keras-3.10" / "timeseries_lambda.h5", source)
+    with h5py.File(source, "r+") as handle:
+        config = json.loads(handle.attrs["model_config"])
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "Lambda":
+                layer["config"]["function"]["config"]["code"] = uses_tf
+        handle.attrs["model_config"] = json.dumps(config).encode()
+    with pytest.raises(ConversionRefused) as refused:
+        convert(source, tmp_path / "q.h5", check_parity=False)
+    assert "(Lambda): its Keras 3 code uses `expand_dims`, `tf`" in refused.value.message

@@ -44,7 +44,7 @@ class ConfigRewriter(Visitor):
                 out["config"]["dtype"] = self.dtype_policy(config["dtype"], where)
             return out
         if class_name == "Lambda":
-            check_lambda(config, where, self.notes)
+            config = check_lambda(config, where, self.notes)
         changed = self.rules.measured_layer_change(self.gate.line, class_name, config)
         if changed:
             self.notes.needs_proof(f"{where}: {changed}")

@@ -39,6 +39,8 @@ class LambdaCode:
     layout: Layout
     opcodes: frozenset[int]
     detail: str = ""
+    # Every name the code looks up (globals and attributes: co_names), nested functions included.
+    names: frozenset[str] = frozenset()
 
     @property
     def writer(self) -> str:
@@ -54,6 +56,7 @@ class LambdaCode:
 class _Code:
     code: bytes
     consts: list[Any]
+    names: list[Any]
 
 
 def inspect_lambda(function: Any) -> LambdaCode:
@@ -79,7 +82,8 @@ def inspect_lambda(function: Any) -> LambdaCode:
         except (_BadMarshal, IndexError, struct.error, UnicodeDecodeError):
             continue
         if isinstance(code, _Code):
-            return LambdaCode(layout, frozenset(_opcodes(code)))  # type: ignore[arg-type]
+            names = frozenset(_names(code))
+            return LambdaCode(layout, frozenset(_opcodes(code)), names=names)  # type: ignore[arg-type]
     return LambdaCode("unknown", frozenset(), "the marshal data matches no known code layout")
 
 
@@ -88,6 +92,14 @@ def _opcodes(code: _Code) -> Iterator[int]:
     for const in code.consts:
         if isinstance(const, _Code):
             yield from _opcodes(const)
+
+
+def _names(code: _Code) -> Iterator[str]:
+    for name in code.names:
+        yield name.decode("utf-8", "replace") if isinstance(name, bytes) else repr(name)
+    for const in code.consts:
+        if isinstance(const, _Code):
+            yield from _names(const)
 
 
 class _Reader:
@@ -188,9 +200,10 @@ class _Reader:
             if self.layout == self.OLD
             else (["o", "o", "o", "o", "o", "o", "i", "o", "o"])
         )
-        for part in tail:
+        names = self.read()
+        for part in tail[1:]:
             if part == "i":
                 self._int()
             else:
                 self.read()
-        return _Code(code, consts)
+        return _Code(code, consts, names if isinstance(names, list) else [])
