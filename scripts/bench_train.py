@@ -44,15 +44,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     repeat = parser.parse_args().repeat
 
-    from tfbridge import runtime
     from tfbridge.envs import ready_python
+    from tfbridge.inenv import list_devices
     from tfbridge.train.outputs import snapshot_models
     from tfbridge.train.preflight import HELPERS_DIR, read_env_packages
 
     python = ready_python("exam")
     print(f"exam env: {python}; median of {repeat} runs each")
     packages = seconds(lambda: read_env_packages(python), repeat)
-    devices = seconds(lambda: runtime.list_devices(python), repeat)
+    devices = seconds(lambda: list_devices(python), repeat)
     print(f"preflight: read package versions  {packages:7.3f} s")
     print(f"preflight: TensorFlow device list {devices:7.3f} s")
 

@@ -23,9 +23,12 @@ from tfbridge.envs import (
     refusal,
 )
 from tfbridge.envs.lock.venv import check_lock
-from tfbridge.envs.probe import Device, installed_distributions
-from tfbridge.errors import EnvironmentFailure, TfbridgeError
+from tfbridge.errors import TfbridgeError
+from tfbridge.inenv import Device, probe_environment
 from tfbridge.status import Status
+
+# What the TensorFlow / tensorflow-metal pairing finding reads, besides the profile's pins.
+PAIRING_DISTRIBUTIONS = ("tensorflow", "tensorflow-macos", "tensorflow-metal")
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,15 @@ def _installed_findings(
     profile: Profile, status: EnvStatus, hardware: Hardware, check_devices: bool
 ) -> list[Finding]:
     """What is installed in a ready environment (and the devices TensorFlow sees): one probe."""
+    names = [*profile.pinned_versions, *PAIRING_DISTRIBUTIONS]
     try:
-        report = installed_distributions(status.python, with_devices=check_devices)
-    except EnvironmentFailure as error:
+        report = probe_environment(status.python, {}, distributions=names, devices=check_devices)
+    except TfbridgeError as error:
         return [Finding(f"env {profile.name}", "fail", error.message, error.hint)]
-    distributions = (report.distributions or {}).items()
-    installed: dict[str, str] = {canonicalize_name(name): v for name, v in distributions}
+    distributions = report.distributions.items()
+    installed: dict[str, str] = {
+        canonicalize_name(name): v for name, v in distributions if v is not None
+    }
     findings = [*_drift_findings(profile, installed), *_pairing_findings(profile, installed)]
     if check_devices:
         findings.append(_device_finding(profile, report.devices or [], hardware))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tfbridge.errors import EXIT_ENVIRONMENT, EnvironmentFailure, TfbridgeError
-from tfbridge.runtime import probe_environment, protocol, worker
+from tfbridge.inenv import probe_environment, protocol, worker
 from tfbridge.runtime.client import RuntimeWorker
 from tfbridge.sync.local import LocalTransport
 from tfbridge.sync.transport import Transport

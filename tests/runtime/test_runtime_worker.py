@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from tfbridge.errors import TfbridgeError
-from tfbridge.runtime import RuntimeWorker, list_devices
+from tfbridge.inenv import list_devices
+from tfbridge.runtime import RuntimeWorker
 
 pytestmark = pytest.mark.runtime
 

@@ -1,18 +1,21 @@
 """Preflight with the real exam runtime's package metadata and device list.
 
-Metal cannot run here: the one device seam (`tfbridge.runtime.list_devices`) is replaced only
-where a test simulates a Mac GPU; every other test asks the real TensorFlow 2.9 of the exam runtime.
+Metal cannot run here: the one device seam (`tfbridge.inenv.probe.ask_environment`) is replaced
+only where a test simulates a Mac GPU, and then only its device answer; every other test asks the
+real TensorFlow 2.9 of the exam runtime.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 
-import tfbridge.runtime
 from tfbridge.envs.hardware import RawFacts, classify, detect
 from tfbridge.envs.profiles import load_profile
+from tfbridge.inenv import EnvironmentProbe, probe
 from tfbridge.runtime import Device
 from tfbridge.train.preflight import (
     check_training_env,
@@ -36,15 +39,26 @@ def _by_id(checks: list[Check]) -> dict[str, Check]:
 
 @pytest.fixture
 def simulated_mac_gpu(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Replace only the device query; record which interpreters were asked."""
+    """Replace only the device answer; record which interpreters were asked for devices."""
     asked: list[Path] = []
-
-    def list_devices(python: Path) -> list[Device]:
-        asked.append(python)
-        return MAC_DEVICES
-
-    monkeypatch.setattr(tfbridge.runtime, "list_devices", list_devices)
+    monkeypatch.setattr(probe, "ask_environment", _mac_answers(MAC_DEVICES, asked))
     return asked
+
+
+def _mac_answers(devices: list[Device], asked: list[Path]) -> Callable[..., EnvironmentProbe]:
+    """The real probe (without TensorFlow), its device list replaced by `devices`."""
+    real = probe.ask_environment
+
+    def ask(
+        python: Path, imports: dict[str, str], names: list[str], with_devices: bool, timeout: float
+    ) -> EnvironmentProbe:
+        answer = real(python, imports, names, False, timeout)
+        if not with_devices:
+            return answer
+        asked.append(python)
+        return msgspec.structs.replace(answer, devices=devices)
+
+    return ask
 
 
 @pytest.mark.runtime
@@ -109,7 +123,7 @@ def test_full_preflight_passes_with_a_gpu_on_the_exam_profile(
 def test_an_x86_64_env_on_apple_silicon_gets_the_rosetta_diagnosis(
     exam_python: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tfbridge.runtime, "list_devices", lambda python: MAC_DEVICES[:1])
+    monkeypatch.setattr(probe, "ask_environment", _mac_answers(MAC_DEVICES[:1], []))
     preflight = check_training_env(load_profile("metal"), exam_python, APPLE_SILICON)
     checks = _by_id(preflight.checks)
     assert "its Python is x86_64 (Rosetta 2)" in checks["device.gpu"].message

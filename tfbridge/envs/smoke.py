@@ -8,9 +8,9 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from tfbridge.envs import probe
 from tfbridge.envs.profiles import Profile
 from tfbridge.errors import EnvironmentFailure
+from tfbridge.inenv import EnvironmentProbe, ImportOutcome, probe_environment
 from tfbridge.records import Record
 
 
@@ -18,13 +18,13 @@ class SmokeReport(Record, frozen=True):
     """What a new environment answered, as its marker records it."""
 
     python: str  # X.Y.Z
-    imports: dict[str, probe.ImportOutcome]  # module -> its distribution's version
+    imports: dict[str, ImportOutcome]  # module -> its distribution's version
     devices: list[str]  # "CPU:/physical_device:CPU:0"
 
 
 def run_smoke_test(profile: Profile, python: Path) -> SmokeReport:
     """What the environment answered; EnvironmentFailure if anything is wrong."""
-    report = probe.ask_environment(python, profile.imports, devices=True)
+    report = probe_environment(python, profile.imports, devices=True)
     problems = [*_import_problems(profile, report), *_device_problems(profile, report)]
     if problems:
         raise EnvironmentFailure(
@@ -32,14 +32,14 @@ def run_smoke_test(profile: Profile, python: Path) -> SmokeReport:
             "it was not kept; run `tfbridge doctor`, then `tfbridge setup` again",
         )
     devices = [f"{d.device_type}:{d.name}" for d in report.devices or []]
-    return SmokeReport(python=report.python, imports=report.imports, devices=devices)
+    return SmokeReport(python=report.python_version, imports=report.imports, devices=devices)
 
 
-def _import_problems(profile: Profile, report: probe.EnvReport) -> list[str]:
+def _import_problems(profile: Profile, report: EnvironmentProbe) -> list[str]:
     problems = []
-    python_minor = ".".join(report.python.split(".")[:2])
+    python_minor = ".".join(report.python_version.split(".")[:2])
     if python_minor != profile.python:
-        problems.append(f"Python is {report.python}, not {profile.python}")
+        problems.append(f"Python is {report.python_version}, not {profile.python}")
     pins = profile.pinned_versions
     for module, outcome in report.imports.items():
         if not outcome.ok:
@@ -51,7 +51,7 @@ def _import_problems(profile: Profile, report: probe.EnvReport) -> list[str]:
     return problems
 
 
-def _device_problems(profile: Profile, report: probe.EnvReport) -> list[str]:
+def _device_problems(profile: Profile, report: EnvironmentProbe) -> list[str]:
     if report.devices is None:
         return [f"TensorFlow cannot list its devices ({report.device_error})"]
     names = [f"{d.device_type}:{d.name}" for d in report.devices]

@@ -1,10 +1,11 @@
-"""Run models in a real TensorFlow environment: the worker, its client, fingerprints and parity.
+"""Run models in a real TensorFlow environment: the model client (RuntimeWorker) of the
+in-environment worker (tfbridge.inenv), the warm worker (`daemon`), fingerprints and parity.
 
 Importing this package does not import numpy, h5py or TensorFlow; only using it does.
 """
 
-from tfbridge.runtime.client import RuntimeWorker, probe_environment
-from tfbridge.runtime.devices import list_devices
+from tfbridge.inenv.results import Device, LoadResult, ProbeInput, ProbeResult, RuntimeInfo
+from tfbridge.runtime.client import RuntimeWorker
 from tfbridge.runtime.fingerprint import (
     Fingerprint,
     FingerprintOutcome,
@@ -15,15 +16,7 @@ from tfbridge.runtime.fingerprint import (
     write_fingerprint,
     write_fingerprints,
 )
-from tfbridge.runtime.parity import compare_outputs
-from tfbridge.runtime.results import (
-    Device,
-    LoadResult,
-    Parity,
-    ProbeInput,
-    ProbeResult,
-    RuntimeInfo,
-)
+from tfbridge.runtime.parity import Parity, compare_outputs
 
 __all__ = [
     "Device",
@@ -39,8 +32,6 @@ __all__ = [
     "compare_outputs",
     "compare_with_fingerprint",
     "fingerprint_path",
-    "list_devices",
-    "probe_environment",
     "read_fingerprint",
     "write_fingerprint",
     "write_fingerprints",

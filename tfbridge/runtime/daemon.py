@@ -25,7 +25,8 @@ from pathlib import Path
 
 from tfbridge.errors import EnvironmentFailure, TfbridgeError
 from tfbridge.files import process_alive, regular_file_problem, write_text_atomic
-from tfbridge.runtime.shipping import MARKER, launch_argv, shipment
+from tfbridge.inenv.client import worker_environment
+from tfbridge.inenv.shipping import MARKER, launch_argv, shipment
 
 IDLE_ENV_VAR = "TFBRIDGE_WORKER_IDLE"
 NO_DAEMON_ENV_VAR = "TFBRIDGE_NO_DAEMON"
@@ -225,8 +226,6 @@ def _start_lock(path: Path) -> Iterator[None]:
 
 
 def _start(python: Path, identity: str, timeout: float, progress: Progress | None) -> DaemonRecord:
-    from tfbridge.runtime.client import worker_environment
-
     if not python.exists():
         raise EnvironmentFailure(
             f"no Python interpreter at {python}",
@@ -294,7 +293,7 @@ def _wait_until_listening(
 
 
 def _fatal_line(log: Path, code: int) -> str:
-    from tfbridge.runtime.protocol import Fatal, decode_line
+    from tfbridge.inenv.protocol import Fatal, decode_line
 
     try:
         lines = log.read_bytes().splitlines()

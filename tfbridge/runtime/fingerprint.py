@@ -21,10 +21,10 @@ from tfbridge.envs import env_status
 from tfbridge.errors import EXIT_ENVIRONMENT, EXIT_FAILED, EnvironmentFailure, TfbridgeError
 from tfbridge.files import regular_file_problem, write_text_atomic
 from tfbridge.hashing import file_sha256
+from tfbridge.inenv.results import ProbeInput, ProbeResult, RuntimeInfo
 from tfbridge.model_files import discover_models
 from tfbridge.runtime.client import RuntimeWorker
-from tfbridge.runtime.parity import DEFAULT_ATOL, DEFAULT_RTOL, compare_outputs
-from tfbridge.runtime.results import Parity, ProbeInput, ProbeResult, RuntimeInfo
+from tfbridge.runtime.parity import DEFAULT_ATOL, DEFAULT_RTOL, Parity, compare_outputs
 
 if TYPE_CHECKING:
     import numpy
@@ -271,7 +271,7 @@ def _refuse_code(model: Path) -> None:
 
 
 def _write_with(model: Path, worker: RuntimeWorker) -> Path:
-    """The worker writes the document (tfbridge.runtime.worker.fingerprint_document, the one the
+    """The worker writes the document (tfbridge.inenv.worker.fingerprint_document, the one the
     training helpers write too); we check it loaded and predicted, and put it in place."""
     problem = regular_file_problem(model)
     if problem is not None:

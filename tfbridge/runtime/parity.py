@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from tfbridge.runtime.results import Parity
 
 if TYPE_CHECKING:
     import numpy
 
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-4
+
+
+@dataclass(frozen=True)
+class Parity:
+    """How far outputs are from the reference: ok when every element is within atol + rtol*|ref|.
+
+    `max_rel` is taken over reference elements larger than `atol` in magnitude (near-zero
+    references make relative differences meaningless). `message` explains a failure.
+    """
+
+    max_abs: float
+    max_rel: float
+    ok: bool
+    atol: float
+    rtol: float
+    message: str = ""
 
 
 def compare_outputs(

@@ -23,7 +23,7 @@ from tfbridge.sync.transport import (
 )
 
 if TYPE_CHECKING:
-    from tfbridge.runtime.conversation import Conversation
+    from tfbridge.inenv.conversation import Conversation
 
 CHUNK = 1024 * 1024
 
@@ -120,7 +120,7 @@ class LocalTransport:
         return shutil.disk_usage(directory).free
 
     def converse(self, argv: list[str]) -> Conversation:
-        from tfbridge.runtime.conversation import spawn  # only --remote-verify needs the runtime
+        from tfbridge.inenv.conversation import spawn  # only --remote-verify needs the worker
 
         argv = [os.path.expanduser(argv[0]), *argv[1:]]
         try:

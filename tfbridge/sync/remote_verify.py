@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tfbridge.errors import EnvironmentFailure, TfbridgeError
+from tfbridge.inenv.results import ProbeResult
 from tfbridge.runtime.client import RuntimeWorker
-from tfbridge.runtime.results import ProbeResult
 from tfbridge.sync.result import RemoteVerdict
 from tfbridge.sync.transport import Transport
 

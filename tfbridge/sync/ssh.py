@@ -458,7 +458,7 @@ class SshTransport:
 
 class SshConversation:
     """A far-side process spoken to line by line over its stdin/stdout (the runtime worker:
-    tfbridge.runtime.conversation.Conversation); the end of its stderr is kept for messages."""
+    tfbridge.inenv.conversation.Conversation); the end of its stderr is kept for messages."""
 
     def __init__(self, transport: SshTransport, process: Any) -> None:
         self._transport = transport

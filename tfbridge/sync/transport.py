@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from tfbridge.errors import EXIT_ENVIRONMENT, TfbridgeError
 
 if TYPE_CHECKING:
-    from tfbridge.runtime.conversation import Conversation
+    from tfbridge.inenv.conversation import Conversation
 
 NOT_A_FILE_HINT = "a slot holds only model files: remove that entry on the grading machine"
 

@@ -2,8 +2,9 @@
 ready, its TensorFlow/Metal pair one Apple supports, and (where the profile needs one) a GPU visible
 to TensorFlow?
 
-The device question goes through `tfbridge.runtime.list_devices`, the one function that asks
-TensorFlow; Metal cannot be queried off a Mac, so tests replace only that function to simulate one.
+The device question goes through `tfbridge.inenv.list_devices`, whose one seam asks TensorFlow
+(`tfbridge.inenv.probe.ask_environment`); Metal cannot be queried off a Mac, so tests replace only
+that seam to simulate one.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from tfbridge.envs import (
     refusal,
 )
 from tfbridge.errors import TfbridgeError
-from tfbridge.runtime import probe_environment
-from tfbridge.runtime.results import Device
+from tfbridge.inenv import Device, list_devices, probe_environment
 from tfbridge.verify.result import Check
 
 HELPERS_DIR = Path(__file__).resolve().parent / "helpers"
@@ -117,7 +117,7 @@ def check_training_env(
     pair = _pair_check(profile, packages)
     if pair is not None:
         preflight.checks.append(pair)
-    gpus = [d for d in _list_devices(python) if d.device_type == "GPU"]
+    gpus = [d for d in list_devices(python) if d.device_type == "GPU"]
     preflight.device = f"GPU ({', '.join(d.name for d in gpus)})" if gpus else "CPU"
     preflight.checks.append(_device_check(profile, preflight, hardware, gpus, allow_cpu))
     rosetta = _rosetta_check(hardware, packages)
@@ -137,12 +137,6 @@ def read_env_packages(python: Path) -> EnvPackages:
             "rebuild the environment with `tfbridge setup`",
         ) from None
     return EnvPackages(probe.python_version, probe.machine, probe.distributions)
-
-
-def _list_devices(python: Path) -> list[Device]:
-    from tfbridge import runtime
-
-    return runtime.list_devices(python)
 
 
 def _pair_check(profile: Profile, packages: EnvPackages) -> Check | None:

@@ -7,7 +7,7 @@ training env without tfbridge installed there. Python 3.8 syntax; stdlib, Tensor
     model.compile(optimizer=exam_optimizer("adam", learning_rate=1e-3), loss="mse")
     model.fit(x, y, validation_split=0.2, callbacks=[ExamCheckpoint("model.h5")])
 
-The fingerprint is written by tfbridge's in-environment module (`tfbridge/runtime/worker.py`,
+The fingerprint is written by tfbridge's in-environment module (`tfbridge/inenv/worker.py`,
 imported by path), the same code that writes it for `tfbridge fingerprint`, so `tfbridge verify`
 compares the exam's outputs with it.
 """
@@ -20,7 +20,7 @@ import warnings
 import tensorflow as tf
 
 WORKER_FILE = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "runtime", "worker.py"
+    os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "inenv", "worker.py"
 )
 EXAM_OPTIMIZERS = {
     "adadelta": "Adadelta",

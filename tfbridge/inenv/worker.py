@@ -3,11 +3,11 @@
 Self-contained on purpose: it runs inside the exam runtime (Python 3.8, TensorFlow 2.9), any other
 TensorFlow environment (2.9 .. 2.17, Keras 2, Keras 3, tf-keras), or the grading machine's exam
 interpreter with nothing installed, so it is one file using only the standard library, tensorflow,
-numpy, h5py and Python 3.8 syntax. tfbridge ships it one way (tfbridge.runtime.shipping: the source
+numpy, h5py and Python 3.8 syntax. tfbridge ships it one way (tfbridge.inenv.shipping: the source
 over stdin to `python -c BOOTSTRAP`), locally and over SSH; the training helpers import it by path
 and call its public functions (`write_fingerprint`, `keras_version`, `keras_package`, `all_layers`).
 
-Protocol (JSON lines, PROTOCOL_VERSION; the host's schema is tfbridge.runtime.protocol): requests
+Protocol (JSON lines, PROTOCOL_VERSION; the host's schema is tfbridge.inenv.protocol): requests
 arrive on the original stdin, responses leave on the original stdout. Both are moved to private file
 descriptors at start-up; fd 0 then reads /dev/null and fd 1 points at stderr, so whatever
 TensorFlow or a model's own code prints cannot corrupt the protocol. The first line the worker sends
@@ -589,13 +589,19 @@ class Worker(object):
 
     def probe(self, distributions, imports, devices):
         """What this environment has, without importing TensorFlow unless `devices` is asked."""
-        found_devices = _list_devices(self.tf) if devices else None
+        found_devices, device_error = None, None
+        if devices:
+            try:
+                found_devices = _list_devices(self.tf)
+            except Exception as error:  # TensorFlow does not import: the smoke test says why
+                device_error = _describe(error)
         found_imports = import_outcomes(imports)
         result = _hello(self._tf)
         del result["event"]
         result["distributions"] = distribution_versions(distributions)
         result["imports"] = found_imports
         result["devices"] = found_devices
+        result["device_error"] = device_error
         return result
 
     def load(self, path, compile_model):

@@ -1,4 +1,4 @@
-"""What the runtime worker reports, as plain dataclasses (callers and renderers read these)."""
+"""What the worker reports, as plain dataclasses (callers and renderers read them)."""
 
 from __future__ import annotations
 
@@ -98,19 +98,3 @@ class ProbeResult:
             for name, output in zip(self.output_names, self.outputs, strict=False)
             if output.dtype.kind in "fc" and not bool(numpy.isfinite(output).all())
         ]
-
-
-@dataclass(frozen=True)
-class Parity:
-    """How far outputs are from the reference: ok when every element is within atol + rtol*|ref|.
-
-    `max_rel` is taken over reference elements larger than `atol` in magnitude (near-zero
-    references make relative differences meaningless). `message` explains a failure.
-    """
-
-    max_abs: float
-    max_rel: float
-    ok: bool
-    atol: float
-    rtol: float
-    message: str = ""

@@ -1,4 +1,4 @@
-"""The worker protocol's one schema, host side: what tfbridge.runtime.worker sends, validated.
+"""The worker protocol's one schema, host side: what tfbridge.inenv.worker sends, validated.
 
 Every line the worker writes is decoded here into these records (tfbridge.records: unknown keys
 refused), so a worker of another protocol version or a damaged line is one clear error naming
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from tfbridge.inenv.results import Device, LoadResult, ProbeInput, ProbeResult, RuntimeInfo
 from tfbridge.records import Record
-from tfbridge.runtime.results import Device, LoadResult, ProbeInput, ProbeResult, RuntimeInfo
 
 if TYPE_CHECKING:
     import numpy
@@ -83,17 +83,22 @@ class ProbeRun(Record, frozen=True):
 
 
 class ImportOutcome(Record, frozen=True):
+    """Whether a module imports there, and its distribution's version (environment markers
+    written before the worker's probe left out the empty fields)."""
+
     ok: bool
-    version: str | None
-    error: str | None
+    version: str | None = None
+    error: str | None = None
 
 
 class EnvironmentProbe(Interpreter, frozen=True):
-    """The result of `probe`: the interpreter, distributions, imports and (if asked) devices."""
+    """The result of `probe`: the interpreter, distributions, imports and (if asked) devices:
+    `devices` is None when not asked or when TensorFlow could not list them (`device_error`)."""
 
     distributions: dict[str, str | None]
     imports: dict[str, ImportOutcome]
     devices: list[Device] | None
+    device_error: str | None = None
 
 
 def decode_line(line: bytes, kind: type[T]) -> T:
