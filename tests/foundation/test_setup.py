@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_one_line_error, run_tfbridge
-from tfbridge.envs import MARKER, env_status, ready_python, setup_profile
+from tfbridge.envs import MARKER, Step, env_status, ready_python, setup_profile
 from tfbridge.errors import TfbridgeError
 
 
@@ -80,8 +81,21 @@ def test_interrupted_setup_is_never_ready_then_rebuilds_and_follows_lock_changes
     assert not env_status("exam").ready
     assert "Run `tfbridge setup exam`" in assert_one_line_error(run_tfbridge("env", "path", "exam"))
 
-    built = setup_profile("exam")
+    steps: list[Step] = []
+    built = setup_profile("exam", progress=steps.append)
     assert built.changed and env_status("exam").ready
+    timed = [(step.text.split(" (")[0], step.seconds) for step in steps if step.phase]
+    assert [text for text, _ in timed] == [
+        "resolving a Python 3.8 interpreter",
+        "resolving a Python 3.8 interpreter",
+        "creating a Python 3.8.18 venv",
+        "creating a Python 3.8.18 venv",
+        "installing 60 packages",
+        "installing 60 packages",
+        "smoke test",
+        "smoke test",
+    ]
+    assert [seconds is None for _, seconds in timed] == [True, False] * 4
     assert not list(envs.glob(".exam.*")), "the interrupted build was not cleaned up"
 
     marker = built.path / MARKER
@@ -94,6 +108,7 @@ def test_interrupted_setup_is_never_ready_then_rebuilds_and_follows_lock_changes
     jupyter = tmp_path / "jupyter"
     done = run_tfbridge("setup", "exam", "--jupyter", env={"JUPYTER_DATA_DIR": str(jupyter)})
     assert done.returncode == 0, done.stderr
+    assert re.search(r"^\[exam\] registering a Jupyter kernel \d+\.\d s$", done.stderr, re.M)
     spec = json.loads((jupyter / "kernels" / "tfbridge-exam" / "kernel.json").read_text())
     assert spec["argv"][0] == str(built.python)
     kernel = subprocess.run([built.python, "-c", "import ipykernel_launcher"], check=False)
