@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -58,6 +59,20 @@ def _project(tmp_path: Path, script: str) -> Path:
     return tmp_path
 
 
+def _project_with_a_slot(tmp_path: Path) -> tuple[Path, Path]:
+    """The tiny training project with slot q1 for its model, and the exam machine's folder."""
+    project = _project(tmp_path, TINY_TRAINING)
+    exam_machine = tmp_path / "exam-machine"
+    exam_machine.mkdir()
+    (project / "tfbridge.toml").write_text(SLOT_CONFIG.format(target=exam_machine))
+    return project, exam_machine
+
+
+def _train_and_sync(project: Path, *flags: str, epochs: int) -> CompletedProcess[str]:
+    command = ["train", "train.py", "--profile", "exam", "--allow-cpu", "--sync", *flags]
+    return run_tfbridge(*command, "--", "--epochs", str(epochs), cwd=project)
+
+
 def _train_json(stdout: str) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(stdout)
     return result
@@ -71,30 +86,16 @@ def _checks(model: dict[str, Any]) -> dict[str, str]:
 def test_train_on_cpu_fingerprints_verifies_records_and_syncs_the_model(
     exam_python: Path, tmp_path: Path
 ) -> None:
-    project = _project(tmp_path, TINY_TRAINING)
-    exam_machine = tmp_path / "exam-machine"
-    exam_machine.mkdir()
-    (project / "tfbridge.toml").write_text(SLOT_CONFIG.format(target=exam_machine))
+    project, exam_machine = _project_with_a_slot(tmp_path)
     untouched = project / "models" / "earlier.h5"
     untouched.parent.mkdir()
     shutil.copy(KERAS29_MODEL, untouched)
 
-    done = run_tfbridge(
-        "train",
-        "train.py",
-        "--profile",
-        "exam",
-        "--allow-cpu",
-        "--sync",
-        "--json",
-        "--",
-        "--epochs",
-        "2",
-        cwd=project,
-    )
+    done = _train_and_sync(project, "--json", epochs=2)
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "TRAINED 2" in done.stderr  # the script's output streams (to stderr under --json)
+    assert "preflight: checking" not in done.stderr and "(1/1): gate" not in done.stderr
     result = _train_json(done.stdout)
     assert result["ok"] is True
     run = result["run"]
@@ -120,6 +121,28 @@ def test_train_on_cpu_fingerprints_verifies_records_and_syncs_the_model(
     listed = run_tfbridge("train", "--list", "--json", cwd=project)
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout)["runs"] == [run]
+
+
+@pytest.mark.runtime
+def test_train_shows_each_phase_and_each_models_gate_n_of_n(
+    exam_python: Path, tmp_path: Path
+) -> None:
+    project, _ = _project_with_a_slot(tmp_path)
+
+    done = _train_and_sync(project, epochs=1)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stderr.splitlines()
+    phases = [
+        "preflight: checking the 'exam' environment",
+        "running train.py with",
+        "tiny.h5 (1/1): gate (pass)",
+        "syncing q1",
+        "q1 (1/1): upload",
+        "q1 (1/1): place",
+    ]
+    found = [next((i for i, line in enumerate(lines) if line.startswith(p)), -1) for p in phases]
+    assert -1 not in found and found == sorted(found), done.stderr[-3000:]
 
 
 @pytest.mark.runtime

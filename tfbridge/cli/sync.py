@@ -19,13 +19,11 @@ from tfbridge.cli.output import (
     info,
     print_json,
 )
-from tfbridge.cli.progress import ProgressLines
+from tfbridge.cli.progress import PhaseProgress
 from tfbridge.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
-
-    from tfbridge.sync.result import SlotSync, StatusReport, SyncEvent, SyncReport
+    from tfbridge.sync.result import SlotSync, StatusReport, SyncReport
 
 
 class _SyncGroup(DefaultCommandGroup):
@@ -95,7 +93,7 @@ def send_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    progress = _TransferProgress(enabled=not (quiet or json_output), verbose=verbose)
+    progress = PhaseProgress(quiet=quiet or json_output, verbose=verbose)
     _sync(list(slots or []), dry_run, force, remote_verify, wait, json_output, progress)
 
 
@@ -123,7 +121,7 @@ def rollback_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    progress = _TransferProgress(enabled=not quiet, verbose=verbose)
+    progress = PhaseProgress(quiet=quiet, verbose=verbose)
     _rollback(slot, dry_run, wait, json_output, quiet, progress)
 
 
@@ -155,7 +153,7 @@ def _sync(
     remote_verify: bool,
     wait: float,
     json_output: bool,
-    progress: _TransferProgress,
+    progress: PhaseProgress,
 ) -> None:
     from tfbridge.config import load_config
     from tfbridge.sync import sync
@@ -169,7 +167,7 @@ def _sync(
             force=force,
             remote_verify=remote_verify,
             wait=wait,
-            progress=progress.update,
+            progress=progress,
         )
     if json_output:
         print_json(report)
@@ -198,12 +196,12 @@ def _rollback(
     wait: float,
     json_output: bool,
     quiet: bool,
-    progress: _TransferProgress,
+    progress: PhaseProgress,
 ) -> None:
     from tfbridge.config import load_config
     from tfbridge.sync import rollback
 
-    result = rollback(load_config(), name, dry_run=dry_run, wait=wait, progress=progress.update)
+    result = rollback(load_config(), name, dry_run=dry_run, wait=wait, progress=progress)
     if json_output:
         print_json(result)
     elif not quiet:
@@ -261,55 +259,3 @@ def _render_status(report: StatusReport, verbose: bool) -> None:
     for slot in report.slots:
         if slot.state != "in-sync":
             console().print(f"{slot.slot}: {slot.message}", markup=False)
-
-
-class _TransferProgress:
-    """Rich progress bars for uploads, on stderr; created on the first upload only."""
-
-    def __init__(self, enabled: bool, verbose: bool = False) -> None:
-        self.enabled = enabled
-        self.steps = ProgressLines(quiet=not enabled, verbose=verbose)
-        self.progress: Progress | None = None
-        self.tasks: dict[str, TaskID] = {}
-
-    def __enter__(self) -> _TransferProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def update(self, event: SyncEvent) -> None:
-        if event.stage == "wait":  # said even with --json (on stderr): a silent wait looks hung
-            info(self.steps.stamped(event.detail))
-            return
-        if not self.enabled:
-            return
-        if event.stage != "upload":
-            self.steps(f"{event.slot}: {event.stage}")
-            return
-        progress = self._progress()
-        if event.slot not in self.tasks:
-            self.tasks[event.slot] = progress.add_task(event.slot, total=event.total or None)
-        progress.update(self.tasks[event.slot], completed=event.done)
-
-    def _progress(self) -> Progress:
-        if self.progress is None:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TransferSpeedColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                console=console(stderr=True),
-                transient=False,
-            )
-            self.progress.start()
-        return self.progress

@@ -12,7 +12,7 @@ from tfbridge.cli.app import app
 from tfbridge.cli.completion import complete_profiles
 from tfbridge.cli.groups import DefaultCommandGroup
 from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, info, print_json
-from tfbridge.cli.progress import ProgressLines
+from tfbridge.cli.progress import PhaseProgress
 from tfbridge.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
@@ -102,13 +102,13 @@ def train_command(
 
     request = TrainRequest(script, tuple(script_args or ()), profile, allow_cpu, output_dir, sync)
     silent = quiet or json_output
-    steps = ProgressLines(silent, verbose)
-    result = train(
-        request,
-        script_stdout=sys.stderr if json_output else None,
-        progress=steps,
-        on_preflight=lambda preflight: _render_preflight(preflight, silent),
-    )
+    with PhaseProgress(silent, verbose) as progress:
+        result = train(
+            request,
+            script_stdout=sys.stderr if json_output else None,
+            progress=progress,
+            on_preflight=lambda preflight: _render_preflight(preflight, silent),
+        )
     if json_output:
         print_json(_as_json(result))
     else:

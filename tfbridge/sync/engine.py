@@ -17,6 +17,7 @@ from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem
 from tfbridge.hashing import file_sha256
 from tfbridge.paths import project_state_dir
+from tfbridge.phases import Stage
 from tfbridge.sync import ledger
 from tfbridge.sync import slot as slots
 from tfbridge.sync.lock import DEFAULT_WAIT, TargetLock, target_lock
@@ -125,16 +126,17 @@ def sync(
                 report.cleaned_temps = sum(_clean(far, item.slot) for item in prepared)
             # read under the lock: a run we waited for may just have recorded these models
             passed = ledger.latest_by_slot(ledger.read(state_dir), report.target)
-            surveyed = _survey(far, prepared, passed)
-            for item in _gate(surveyed, gate, notify):
+            surveyed = _survey(far, prepared, passed, notify)
+            gated = _gate(surveyed, gate, notify)
+            for n, item in enumerate(gated, start=1):
                 lock.refresh()
                 result, far_stamp = _sync_slot(
                     far,
                     item,
+                    _Counted(notify, item.slot.name, n, len(gated)),
                     dry_run=dry_run,
                     force=force,
                     python=target.python if remote_verify else None,
-                    notify=notify,
                 )
                 report.slots.append(result)
                 if _worth_recording(result) and not dry_run:
@@ -198,7 +200,10 @@ def _clean(transport: Transport, slot: Slot) -> int:
 
 
 def _survey(
-    transport: Transport, items: list[Prepared], passed: dict[str, ledger.LedgerEntry]
+    transport: Transport,
+    items: list[Prepared],
+    passed: dict[str, ledger.LedgerEntry],
+    notify: ProgressCallback,
 ) -> list[Prepared]:
     """Which far-side models of each slot already hold its content (hashed in one round trip for
     all slots, and only those of the right size), and whether it was verified against this
@@ -215,6 +220,9 @@ def _survey(
         for item, state, stats in zip(items, states, sized, strict=True)
     ]
     candidates = [[] if copy else list(stats) for copy, stats in zip(known, sized, strict=True)]
+    hashed = [item.slot.name for item, paths in zip(items, candidates, strict=True) if paths]
+    for n, name in enumerate(hashed, start=1):
+        notify(SyncEvent(name, "hash", n=n, of=len(hashed)))
     # the local models are hashed here while the far side hashes its own, and only those that
     # something there may equal (a model that is sent is hashed as it is sent)
     pool = ThreadPoolExecutor(max_workers=1)
@@ -296,8 +304,8 @@ def _gate(items: list[Prepared], gate: Gate, notify: ProgressCallback) -> list[P
         for index, item in enumerate(items)
         if item.sendable and not (item.in_place and item.verified)
     ]
-    for index in leaving:
-        notify(SyncEvent(items[index].slot.name, "verify"))
+    for n, index in enumerate(leaving, start=1):
+        notify(SyncEvent(items[index].slot.name, "verify", n=n, of=len(leaving)))
     reports = (
         gate([(items[i].slot.model, items[i].slot.contract) for i in leaving]) if leaving else []
     )
@@ -308,14 +316,27 @@ def _gate(items: list[Prepared], gate: Gate, notify: ProgressCallback) -> list[P
     return gated
 
 
+@dataclass(frozen=True)
+class _Counted:
+    """Progress of one slot's send, counted among the slots of the run."""
+
+    notify: ProgressCallback
+    slot: str
+    n: int
+    of: int
+
+    def __call__(self, stage: Stage, done: int = 0, total: int = 0) -> None:
+        self.notify(SyncEvent(self.slot, stage, done, total, n=self.n, of=self.of))
+
+
 def _sync_slot(
     transport: Transport,
     item: Prepared,
+    notify: _Counted,
     *,
     dry_run: bool,
     force: bool,
     python: str | None,
-    notify: ProgressCallback,
 ) -> tuple[SlotSync, RemoteStamp | None]:
     """The slot's outcome, and the stamp of its far-side copy when it is known (stamps.py)."""
     slot = item.slot
@@ -355,13 +376,13 @@ def _sync_slot(
     _check_space(transport, directory, item.stat.st_size)
     history = slots.history_directory(transport, slot, create=True)
     assert history is not None
-    notify(SyncEvent(slot.name, "upload", 0, item.stat.st_size))
+    notify("upload", 0, item.stat.st_size)
     temp, result.sha256, replaced = slots.upload(
         transport,
         str(slot.model),
         directory,
         item.sha256 or None,
-        lambda done, total: notify(SyncEvent(slot.name, "upload", done, total)),
+        lambda done, total: notify("upload", done, total),
         also=[state.path(name) for name in state.models],  # history names them by digest
     )
     with slots.removed_on_failure(transport, temp):
@@ -371,7 +392,7 @@ def _sync_slot(
                 slots.remove_quietly(transport, temp)
                 return result, None
         far_stamp = _stamp_upload(transport, temp, item)
-        notify(SyncEvent(slot.name, "place"))
+        notify("place")
         result.replaced = slots.place(transport, state, temp, slot.file_name, history, replaced)
     result.action = "sent"
     return result, far_stamp
@@ -422,11 +443,11 @@ def _check_space(transport: Transport, directory: str, size: int) -> None:
 
 
 def _remote_verify(
-    transport: Transport, python: str, path: str, item: Prepared, notify: ProgressCallback
+    transport: Transport, python: str, path: str, item: Prepared, notify: _Counted
 ) -> RemoteVerdict:
     from tfbridge.sync.remote_verify import remote_verify
 
-    notify(SyncEvent(item.slot.name, "remote-verify"))
+    notify("remote-verify")
     return remote_verify(transport, python, path, reference=item.slot.model)
 
 

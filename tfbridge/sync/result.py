@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from tfbridge.phases import Phase, PhaseCallback
 
 Action = Literal["sent", "would-send", "renamed", "unchanged", "refused"]
 # How a slot's local model, ledger entry and far-side model agree (`sync status`).
 SyncState = Literal[
     "in-sync", "local-changed", "remote-changed", "not-synced", "local-missing", "multiple-models"
 ]
-Stage = Literal["wait", "verify", "upload", "place", "remote-verify", "rollback"]
-
-
-@dataclass(frozen=True)
-class SyncEvent:
-    """Progress for the CLI to show: a stage started, or bytes moved (`done` of `total`);
-    `detail` says more where the stage alone would not (whose lock a run waits for)."""
-
-    slot: str
-    stage: Stage
-    done: int = 0
-    total: int = 0
-    detail: str = ""
-
-
-ProgressCallback = Callable[[SyncEvent], None]
+# Progress is one type for every long command (tfbridge.phases): a sync event is a Phase.
+SyncEvent = Phase
+ProgressCallback = PhaseCallback
 
 
 @dataclass

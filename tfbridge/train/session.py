@@ -19,6 +19,7 @@ from msgspec.structs import replace  # RunRecord is a msgspec record
 from tfbridge.envs import default_profile_name, detect, load_profile
 from tfbridge.errors import TfbridgeError
 from tfbridge.files import kind_of
+from tfbridge.phases import Phase, PhaseCallback, no_progress
 from tfbridge.train.outputs import snapshot_models, written_models
 from tfbridge.train.preflight import HELPERS_DIR, Preflight, run_preflight
 from tfbridge.train.runs import ModelOutcome, RunRecord, append_run
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from tfbridge.sync.result import SyncReport
     from tfbridge.verify.result import ModelReport
 
-Progress = Callable[[str], None]
 STOP_GRACE_SECONDS = 3.0
 
 
@@ -65,20 +65,20 @@ def train(
     request: TrainRequest,
     *,
     script_stdout: IO[str] | None = None,
-    progress: Progress | None = None,
+    progress: PhaseCallback | None = None,
     on_preflight: Callable[[Preflight], None] | None = None,
 ) -> TrainResult:
     """Run `request.script`; its output streams live (stdout to `script_stdout` if given).
 
     `on_preflight` sees the preflight as soon as it is done, before the script starts.
     """
-    notify = progress or (lambda message: None)
+    notify = progress or no_progress
     script = _existing_script(request.script)
     output_dir = _output_dir(request.output_dir)
     config = _project_config(required=request.sync)
     hardware = detect()
     profile = load_profile(request.profile or default_profile_name(hardware))
-    notify(f"preflight: checking the '{profile.name}' environment")
+    notify(Phase("", "preflight", detail=f"preflight: checking the '{profile.name}' environment"))
     preflight = run_preflight(profile, hardware, allow_cpu=request.allow_cpu)
     if on_preflight is not None:
         on_preflight(preflight)
@@ -86,11 +86,12 @@ def train(
         return TrainResult(preflight)
     python = preflight.python
     before = snapshot_models(output_dir)
-    notify(f"running {script.name} with {python} on {preflight.device}")
+    notify(Phase("", "run", detail=f"running {script.name} with {python} on {preflight.device}"))
     record = _run_recorded(request, script, profile.name, preflight, script_stdout)
     written = written_models(before, output_dir)
     for entry in written.skipped:
-        notify(f"not a model file, not read: {entry.path} ({entry.reason})")
+        skipped = f"not a model file, not read: {entry.path} ({entry.reason})"
+        notify(Phase("", "gate", detail=skipped))
     record = replace(record, skipped=written.skipped)
     if record.interrupted:
         _record_unchecked(record, written.models, "not checked: the run was interrupted")
@@ -200,7 +201,7 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 
 
 def _check_models(
-    models: list[Path], python: Path, config: ProjectConfig | None, notify: Progress
+    models: list[Path], python: Path, config: ProjectConfig | None, notify: PhaseCallback
 ) -> tuple[list[ModelOutcome], list[ModelReport]]:
     fingerprints = _fingerprint(models, python, notify)
     reports = _verify(models, config, notify)
@@ -211,24 +212,28 @@ def _check_models(
 
 
 def _verify(
-    models: list[Path], config: ProjectConfig | None, notify: Progress
+    models: list[Path], config: ProjectConfig | None, notify: PhaseCallback
 ) -> dict[Path, ModelReport]:
     """Verify with one exam worker, each model against its slot's contract; the run's own models
     are trusted (their Lambda code is the user's script), and parity is checked against their
-    fingerprints."""
+    fingerprints. Each model's verdict is a `gate` phase, n of N."""
     from tfbridge.verify import verify_models
 
     report = verify_models(
-        [(model, _contract_for(model, config)) for model in models], trust=True, progress=notify
+        [(model, _contract_for(model, config)) for model in models],
+        trust=True,
+        progress=lambda line: notify(Phase("", "gate", detail=line)),
     )
+    for n, checked in enumerate(report.models, start=1):
+        notify(Phase(checked.path.name, "gate", detail=checked.verdict, n=n, of=len(models)))
     return dict(zip(models, report.models, strict=True))
 
 
 def _fingerprint(
-    models: list[Path], python: Path, notify: Progress
+    models: list[Path], python: Path, notify: PhaseCallback
 ) -> dict[Path, tuple[str | None, str]]:
     """Fingerprint path (or None) and problem per model; fresh ones from ExamCheckpoint are kept."""
-    from tfbridge.runtime import write_fingerprints
+    from tfbridge.fingerprinting import write_fingerprints
 
     done: dict[Path, tuple[str | None, str]] = {}
     for model in models:
@@ -237,7 +242,9 @@ def _fingerprint(
             done[model] = (str(existing), "")
     missing = [model for model in models if model not in done]
     if missing:
-        notify(f"fingerprinting {len(missing)} model(s) in the training environment")
+        count = len(missing)
+        detail = f"fingerprinting {count} model(s) in the training environment"
+        notify(Phase("", "fingerprint", detail=detail, of=count))
         for outcome in write_fingerprints(missing, python):
             path = str(outcome.path) if outcome.path is not None else None
             done[outcome.model] = (path, outcome.error or "")
@@ -285,7 +292,7 @@ def _slot_names(config: ProjectConfig | None, models: Sequence[Path]) -> list[st
 
 
 def _sync_verified(
-    config: ProjectConfig, reports: list[ModelReport], notify: Progress
+    config: ProjectConfig, reports: list[ModelReport], notify: PhaseCallback
 ) -> SyncReport:
     from tfbridge.sync import sync
 
@@ -296,7 +303,10 @@ def _sync_verified(
             "--sync: no slot in the config names a model this run wrote and verify passed",
             f"set slots.<name>.model in {config.source} to the trained .h5",
         )
-    notify(f"syncing {', '.join(names)}")
+    notify(Phase("", "sync", detail=f"syncing {', '.join(names)}"))
     return sync(
-        config, names, gate=lambda models: [verified[model.resolve()] for model, _ in models]
+        config,
+        names,
+        gate=lambda models: [verified[model.resolve()] for model, _ in models],
+        progress=notify,
     )
