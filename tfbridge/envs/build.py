@@ -156,8 +156,8 @@ def setup_profile(
         marker = read_marker(target)
         changed = not (marker and built_from(marker, lock, chosen) and python_in(target).exists())
         if changed:
-            build = _build_venv if chosen == "venv" else _build_conda
-            answered = build(profile, lock, target, python, hardware, report)
+            build = _Build(profile, lock, target, python, hardware, report)
+            answered = _build_venv(build) if chosen == "venv" else _build_conda(build)
         else:
             assert marker is not None
             answered = marker.smoke
@@ -199,18 +199,24 @@ def _lock_for(profile: Profile, backend: Backend, hardware: Hardware) -> Path:
     return state.path
 
 
-def _build_venv(
-    profile: Profile,
-    lock: Path,
-    target: Path,
-    python: Path | None,
-    hardware: Hardware,
-    report: _Reporter,
-) -> smoke.SmokeReport:
-    machine = "arm64" if profile.gpu_required and hardware.system == "darwin" else None
+@dataclass(frozen=True)
+class _Build:
+    """One environment to build: from `lock`, into `target`, with `python` if the user gave one."""
+
+    profile: Profile
+    lock: Path
+    target: Path
+    python: Path | None
+    hardware: Hardware
+    report: _Reporter
+
+
+def _build_venv(build: _Build) -> smoke.SmokeReport:
+    profile, lock, report = build.profile, build.lock, build.report
+    machine = "arm64" if profile.gpu_required and build.hardware.system == "darwin" else None
     with report.phase(f"resolving a Python {profile.python} interpreter"):
-        interpreter = find_interpreter(profile.python, explicit=python, machine=machine)
-    aside = _owned_sibling(target, "partial")
+        interpreter = find_interpreter(profile.python, explicit=build.python, machine=machine)
+    aside = _owned_sibling(build.target, "partial")
     with _removed_on_failure(aside):
         with report.phase(f"creating a Python {interpreter.version} venv ({interpreter.path})"):
             run_uv(
@@ -219,7 +225,7 @@ def _build_venv(
             )
         with report.phase(f"installing {len(read_lock(lock).packages)} packages ({lock.name})"):
             _install_lock(profile, lock, aside)
-        return _finish(profile, lock, aside, target, "venv", report)
+        return _finish(build, aside, "venv")
 
 
 def _install_lock(profile: Profile, lock: Path, env: Path) -> None:
@@ -238,21 +244,14 @@ def _install_lock(profile: Profile, lock: Path, env: Path) -> None:
         run_uv(sync, what=what)
 
 
-def _build_conda(
-    profile: Profile,
-    lock: Path,
-    target: Path,
-    python: Path | None,
-    hardware: Hardware,
-    report: _Reporter,
-) -> smoke.SmokeReport:
+def _build_conda(build: _Build) -> smoke.SmokeReport:
     # conda environments hard-code their prefix, so they are built in place; the marker, written
     # last, is still what makes one ready.
-    remove_tree(target)
-    with _removed_on_failure(target):
-        with report.phase(f"installing {lock.name} with conda-lock"):
-            run_conda_lock(install_command(lock, target))
-        return _finish(profile, lock, target, target, "conda", report)
+    remove_tree(build.target)
+    with _removed_on_failure(build.target):
+        with build.report.phase(f"installing {build.lock.name} with conda-lock"):
+            run_conda_lock(install_command(build.lock, build.target))
+        return _finish(build, build.target, "conda")
 
 
 @contextmanager
@@ -265,14 +264,13 @@ def _removed_on_failure(path: Path) -> Iterator[None]:
         raise
 
 
-def _finish(
-    profile: Profile, lock: Path, built: Path, target: Path, backend: Backend, report: _Reporter
-) -> smoke.SmokeReport:
-    with report.phase("smoke test (imports, versions, devices: one TensorFlow start)"):
-        answered = smoke.run_smoke_test(profile, python_in(built))
-    write_marker(built, new_marker(profile.name, backend, lock, answered))
-    if built != target:
-        _swap_into_place(built, target)
+def _finish(build: _Build, built: Path, backend: Backend) -> smoke.SmokeReport:
+    """Smoke-test the environment at `built`, mark it ready, and move it to its target."""
+    with build.report.phase("smoke test (imports, versions, devices: one TensorFlow start)"):
+        answered = smoke.run_smoke_test(build.profile, python_in(built))
+    write_marker(built, new_marker(build.profile.name, backend, build.lock, answered))
+    if built != build.target:
+        _swap_into_place(built, build.target)
     return answered
 
 
