@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from tfbridge.config import load_config as load_config
     from tfbridge.convert import ConversionReport as ConversionReport
     from tfbridge.convert import convert as convert_model
-    from tfbridge.runtime import write_fingerprints as write_fingerprints
+    from tfbridge.fingerprinting import write_fingerprints as write_fingerprints
     from tfbridge.sync import sync as sync_slots
     from tfbridge.verify import ModelReport as ModelReport
     from tfbridge.verify import VerifyReport as VerifyReport
@@ -38,7 +38,7 @@ _LAZY = {
     "VerifyReport": ("tfbridge.verify", "VerifyReport"),
     "convert_model": ("tfbridge.convert", "convert"),
     "ConversionReport": ("tfbridge.convert", "ConversionReport"),
-    "write_fingerprints": ("tfbridge.runtime", "write_fingerprints"),
+    "write_fingerprints": ("tfbridge.fingerprinting", "write_fingerprints"),
     "load_config": ("tfbridge.config", "load_config"),
     "sync_slots": ("tfbridge.sync", "sync"),
 }

@@ -10,6 +10,7 @@ import h5py
 import pytest
 
 from tfbridge.errors import TfbridgeError
+from tfbridge.fingerprinting import write_fingerprints
 from tfbridge.runtime import (
     RuntimeWorker,
     compare_outputs,
@@ -17,7 +18,6 @@ from tfbridge.runtime import (
     fingerprint_path,
     read_fingerprint,
     write_fingerprint,
-    write_fingerprints,
 )
 
 runtime = pytest.mark.runtime

@@ -20,7 +20,7 @@ from tfbridge.cli.output import (
 from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
-    from tfbridge.runtime import FingerprintOutcome
+    from tfbridge.fingerprinting import FingerprintOutcome
 
 ModelsArgument = Annotated[
     list[Path],
@@ -72,7 +72,7 @@ def fingerprint(
     Exits 1 when any model could not be fingerprinted, 3 when the TensorFlow worker failed.
     """
     from tfbridge.errors import EXIT_ENVIRONMENT, EXIT_FAILED, EnvironmentFailure
-    from tfbridge.runtime import write_fingerprints
+    from tfbridge.fingerprinting import write_fingerprints
     from tfbridge.runtime.environment import runtime_python
     from tfbridge.runtime.fingerprint import expand_model_paths
 

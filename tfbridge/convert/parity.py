@@ -32,7 +32,8 @@ def reference_fingerprint(source: Path, reference_python: Path, *, trust: bool) 
 
     Loading runs a Lambda's code there too, so such models are fingerprinted only with `trust`.
     """
-    from tfbridge.runtime import read_fingerprint, write_fingerprints
+    from tfbridge.fingerprinting import write_fingerprints
+    from tfbridge.runtime import read_fingerprint
 
     current = read_fingerprint(source)
     if current is not None and not current.stale:

@@ -1,6 +1,6 @@
 """A conversation with a worker: lines written to it, lines read back with a deadline.
 
-The one client (tfbridge.runtime.client) speaks the worker protocol over any of these: a local
+The one client (tfbridge.inenv.client) speaks the worker protocol over any of these: a local
 process's pipes, the warm worker's Unix socket, or a process on the grading machine over SSH
 (tfbridge.sync.ssh). Each reads on a thread or its own event loop, so a read can time out.
 """

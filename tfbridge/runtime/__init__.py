@@ -8,20 +8,17 @@ from tfbridge.inenv.results import Device, LoadResult, ProbeInput, ProbeResult, 
 from tfbridge.runtime.client import RuntimeWorker
 from tfbridge.runtime.fingerprint import (
     Fingerprint,
-    FingerprintOutcome,
     carry_fingerprint,
     compare_with_fingerprint,
     fingerprint_path,
     read_fingerprint,
     write_fingerprint,
-    write_fingerprints,
 )
 from tfbridge.runtime.parity import Parity, compare_outputs
 
 __all__ = [
     "Device",
     "Fingerprint",
-    "FingerprintOutcome",
     "LoadResult",
     "Parity",
     "ProbeInput",
@@ -34,5 +31,4 @@ __all__ = [
     "fingerprint_path",
     "read_fingerprint",
     "write_fingerprint",
-    "write_fingerprints",
 ]

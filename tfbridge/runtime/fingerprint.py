@@ -10,15 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from tfbridge.envs import env_status
-from tfbridge.errors import EXIT_ENVIRONMENT, EXIT_FAILED, EnvironmentFailure, TfbridgeError
+from tfbridge.errors import EXIT_FAILED, TfbridgeError
 from tfbridge.files import regular_file_problem, write_text_atomic
 from tfbridge.hashing import file_sha256
 from tfbridge.inenv.results import ProbeInput, ProbeResult, RuntimeInfo
@@ -55,20 +54,6 @@ class Fingerprint:
     stale_reason: str = ""
 
 
-@dataclass(frozen=True)
-class FingerprintOutcome:
-    """One model of `write_fingerprints`: the file written, or why none was."""
-
-    model: Path
-    path: Path | None
-    error: str | None = None
-    exit_code: int = EXIT_FAILED  # EXIT_ENVIRONMENT when the worker died or timed out on it
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
 def fingerprint_path(model: Path) -> Path:
     return model.with_name(model.name + SUFFIX)
 
@@ -77,7 +62,7 @@ def expand_model_paths(paths: Sequence[Path]) -> list[Path]:
     """The models to fingerprint, found as verify finds them (`discover_models`).
 
     A path given that does not exist, or a directory with no model in it, is a usage error; what
-    each found file really is (a FIFO, a link loop) is for `write_fingerprints` to refuse.
+    each found file really is (a FIFO, a link loop) is for `tfbridge.fingerprinting` to refuse.
     """
     for path in map(Path, paths):
         if not os.path.lexists(path):
@@ -103,47 +88,6 @@ def write_fingerprint(
         with RuntimeWorker(python, timeout=timeout) as own_worker:
             return _write_with(model, own_worker)
     return _write_with(model, worker)
-
-
-def write_fingerprints(
-    models: Sequence[Path],
-    python: Path,
-    *,
-    progress: Callable[[Path], None] | None = None,
-    timeout: float = 600.0,
-    trust: bool = True,
-) -> list[FingerprintOutcome]:
-    """Fingerprint many models in one worker; a model that fails does not stop the others.
-
-    `trust=False` refuses models whose loading runs code from them (Lambda layers, unknown
-    classes), as verify does without --trust; callers fingerprinting what their own training
-    script just wrote (train, convert) trust it.
-    """
-    outcomes = []
-    shared = not trust and _warm_worker_serves(python)
-    with RuntimeWorker(python, timeout=timeout, shared=shared) as worker:
-        for model in models:
-            if progress is not None:
-                progress(model)
-            try:
-                _refuse_damaged(Path(model))
-                if not trust:
-                    _refuse_code(Path(model))
-                outcomes.append(FingerprintOutcome(model, _write_with(Path(model), worker)))
-            except EnvironmentFailure as error:
-                outcomes.append(FingerprintOutcome(model, None, error.one_line(), EXIT_ENVIRONMENT))
-            except TfbridgeError as error:
-                outcomes.append(FingerprintOutcome(model, None, error.one_line()))
-    return outcomes
-
-
-def _warm_worker_serves(python: Path) -> bool:
-    """The exam environment's warm worker may serve models that run no code of their own."""
-    from tfbridge.runtime.daemon import shared_possible
-
-    exam = env_status("exam")
-    same = exam.ready and os.path.abspath(exam.python) == os.path.abspath(python)
-    return same and shared_possible(python)
 
 
 def read_fingerprint(model: Path) -> Fingerprint | None:
@@ -236,38 +180,6 @@ def _incomparable_reason(result: ProbeResult, fingerprint: Fingerprint) -> str:
 
 def _describe_inputs(inputs: Sequence[ProbeInput]) -> str:
     return ", ".join(f"{i.dtype}{list(i.shape)}" for i in inputs) or "none"
-
-
-def _refuse_damaged(model: Path) -> None:
-    """A file whose Keras attributes are damaged is no model to take reference outputs from,
-    whichever Keras could still load it without them."""
-    from tfbridge.keras29.graph import structure_problems
-    from tfbridge.verify.h5file import read_saved_file
-
-    saved = read_saved_file(model)
-    damage = [f"its `{name}` attribute {why}" for name, why in saved.bad_attributes.items()]
-    if saved.training_config is not None and not isinstance(saved.training_config, dict):
-        damage.append("its `training_config` attribute is not a JSON object")
-    # A broken graph can keep TensorFlow's loader busy forever: refuse it before loading.
-    damage.extend(problem.message for problem in structure_problems(saved.model_config))
-    if damage:
-        raise TfbridgeError(
-            f"{model} not fingerprinted: {damage[0]}",
-            hint="save the model again with `model.save('model.h5')`",
-            exit_code=EXIT_FAILED,
-        )
-
-
-def _refuse_code(model: Path) -> None:
-    from tfbridge.verify.static import static_check
-
-    runs_code = static_check(model).runs_code
-    if runs_code:
-        raise TfbridgeError(
-            f"{model} not fingerprinted: {runs_code}, and loading runs its code",
-            hint="pass --trust to load it anyway, if you trust where it came from",
-            exit_code=EXIT_FAILED,
-        )
 
 
 def _write_with(model: Path, worker: RuntimeWorker) -> Path:
