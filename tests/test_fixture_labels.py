@@ -24,6 +24,7 @@ LABELS_PATH = FIXTURES / "labels.json"
 LABEL_SCRIPT = REPO / "scripts" / "fixtures" / "label.py"
 SAVERS_FILE = REPO / "scripts" / "fixtures" / "savers.toml"
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
+MAX_ALL_SETS_BYTES = 8 * 1024 * 1024  # models, semantics, mixed precision and breadth together
 # No model to run (weights only), or one even its saver cannot load without custom_objects.
 NO_FINGERPRINT = {"weights-only", "custom-layer"}
 
@@ -127,6 +128,8 @@ def test_saver_metadata_matches_what_the_files_say() -> None:
 def test_fixtures_stay_small() -> None:
     total = sum(path.stat().st_size for path in MODELS_ROOT.rglob("*") if path.is_file())
     assert 0 < total < MAX_TOTAL_BYTES
+    every_set = sum(path.stat().st_size for path in FIXTURES.rglob("*") if path.is_file())
+    assert every_set < MAX_ALL_SETS_BYTES
 
 
 def test_every_model_a_saver_can_run_has_a_current_fingerprint() -> None:
@@ -171,3 +174,48 @@ def test_mixed_precision_fixtures_come_from_exactly_the_savers_that_write_them()
     assert {entry["saver"] for entry in labels.values()} == savers_of("mixed-precision")
     on_disk = {p.parent.name for p in (FIXTURES / "mixed_precision").glob("*/*.h5")}
     assert on_disk == savers_of("mixed-precision")
+
+
+BREADTH = FIXTURES / "breadth"
+
+
+def breadth_labels() -> dict[str, dict[str, Any]]:
+    labels: dict[str, dict[str, Any]] = json.loads((BREADTH / "labels.json").read_text())[
+        "fixtures"
+    ]
+    return labels
+
+
+def test_breadth_fixtures_come_from_exactly_the_savers_that_write_them() -> None:
+    assert {entry["saver"] for entry in breadth_labels().values()} == savers_of("breadth")
+    on_disk = {str(p.relative_to(BREADTH)) for p in BREADTH.glob("*/*.h5")}
+    assert on_disk == set(breadth_labels())
+
+
+@pytest.mark.runtime
+def test_exam_runtime_relabels_every_breadth_fixture_as_committed(exam_python: Path) -> None:
+    done = subprocess.run(
+        [str(exam_python), str(LABEL_SCRIPT), str(BREADTH)],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    relabelled = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = {r: {"loads": e["loads"], "error": e["error"]} for r, e in breadth_labels().items()}
+    assert relabelled == expected
+
+
+def test_every_breadth_model_has_a_current_fingerprint() -> None:
+    from tfbridge.runtime.fingerprint import read_fingerprint
+
+    found = {rel: read_fingerprint(BREADTH / rel) for rel in breadth_labels()}
+    assert sorted(rel for rel, f in found.items() if f is None or f.stale) == []
+
+
+def test_breadth_covers_what_2_9_lacks_and_what_it_has() -> None:
+    """The set means something only if TF 2.9 loads some, rejects some only at compile, and
+    rejects some outright."""
+    outcomes = {entry["loads"] for entry in breadth_labels().values()}
+    assert outcomes == {"compile", "no-compile", "never"}

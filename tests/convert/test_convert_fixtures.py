@@ -44,7 +44,7 @@ MODELS = FIXTURES / "models"
 LABELS: dict[str, dict[str, Any]] = json.loads((FIXTURES / "labels.json").read_text())["fixtures"]
 NOT_A_FULL_MODEL_H5 = {"empty", "not-hdf5", "truncated", "weights-only", "keras-zip", "savedmodel"}
 SAVER_ENVS = Path.home() / ".cache" / "tfbridge" / "fixture-envs"
-OTHER_SETS = ("semantics", "mixed_precision")
+OTHER_SETS = ("semantics", "mixed_precision", "breadth")
 OTHER_FIXTURES = sorted(
     str(path.relative_to(FIXTURES))
     for folder in OTHER_SETS
