@@ -80,7 +80,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def fixtures(session: nox.Session) -> None:
-    """Rebuild every fixture set (models, semantics, mixed precision) with real Keras versions,
+    """Rebuild every fixture set (models, semantics, mixed precision, breadth) with real Keras,
     one venv per saver, and relabel them with the real TF 2.9 (scripts/fixtures/build.py)."""
     session.install("-e", ".")
     session.run("python", "scripts/fixtures/build.py", *session.posargs)
