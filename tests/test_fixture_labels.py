@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 MODELS_ROOT = FIXTURES / "models"
 LABELS_PATH = FIXTURES / "labels.json"
+BREADTH = FIXTURES / "breadth"
 LABEL_SCRIPT = REPO / "scripts" / "fixtures" / "label.py"
 SAVERS_FILE = REPO / "scripts" / "fixtures" / "savers.toml"
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
@@ -71,9 +72,10 @@ def saver_tags() -> set[str]:
 
 
 @pytest.mark.runtime
-def test_exam_runtime_relabels_every_fixture_as_committed(exam_python: Path) -> None:
+@pytest.mark.parametrize("root", [MODELS_ROOT, BREADTH], ids=lambda root: root.name)
+def test_exam_runtime_relabels_every_fixture_as_committed(exam_python: Path, root: Path) -> None:
     done = subprocess.run(
-        [str(exam_python), str(LABEL_SCRIPT), str(MODELS_ROOT)],
+        [str(exam_python), str(LABEL_SCRIPT), str(root)],
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""},
         capture_output=True,
         text=True,
@@ -81,7 +83,8 @@ def test_exam_runtime_relabels_every_fixture_as_committed(exam_python: Path) -> 
     )
     assert done.returncode == 0, done.stderr[-3000:]
     relabelled = json.loads(done.stdout.strip().splitlines()[-1])
-    expected = {rel: {"loads": e["loads"], "error": e["error"]} for rel, e in committed().items()}
+    labels = committed() if root == MODELS_ROOT else breadth_labels()
+    expected = {rel: {"loads": e["loads"], "error": e["error"]} for rel, e in labels.items()}
     assert relabelled == expected
 
 
@@ -176,9 +179,6 @@ def test_mixed_precision_fixtures_come_from_exactly_the_savers_that_write_them()
     assert on_disk == savers_of("mixed-precision")
 
 
-BREADTH = FIXTURES / "breadth"
-
-
 def breadth_labels() -> dict[str, dict[str, Any]]:
     labels: dict[str, dict[str, Any]] = json.loads((BREADTH / "labels.json").read_text())[
         "fixtures"
@@ -190,21 +190,6 @@ def test_breadth_fixtures_come_from_exactly_the_savers_that_write_them() -> None
     assert {entry["saver"] for entry in breadth_labels().values()} == savers_of("breadth")
     on_disk = {str(p.relative_to(BREADTH)) for p in BREADTH.glob("*/*.h5")}
     assert on_disk == set(breadth_labels())
-
-
-@pytest.mark.runtime
-def test_exam_runtime_relabels_every_breadth_fixture_as_committed(exam_python: Path) -> None:
-    done = subprocess.run(
-        [str(exam_python), str(LABEL_SCRIPT), str(BREADTH)],
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    relabelled = json.loads(done.stdout.strip().splitlines()[-1])
-    expected = {r: {"loads": e["loads"], "error": e["error"]} for r, e in breadth_labels().items()}
-    assert relabelled == expected
 
 
 def test_every_breadth_model_has_a_current_fingerprint() -> None:
