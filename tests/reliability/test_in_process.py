@@ -16,13 +16,9 @@ from tests.reliability.hostile import GOOD_MODEL
 
 COMMANDS = {
     "version": ["--version"],
-    "help": ["--help"],
-    "verify help": ["verify", "--help"],
-    "usage error": ["verify", "--no-such-option"],
     "usage error --json": ["sync", "status", "--no-such-option", "--json"],
     "missing model --json": ["verify", "{tmp}/missing.h5", "--json"],
     "static verify": ["verify", "--no-runtime", str(GOOD_MODEL)],
-    "static verify --json": ["verify", "--no-runtime", "--json", str(GOOD_MODEL)],
     "no config": ["sync", "status"],
     "slot completion": ["sync", "status"],
 }
