@@ -4,8 +4,8 @@ entry point run in-process, tests/in_process.py: a tenth of the cost of a proces
 then checks its own finished run.
 
 Which cases get a real process is the module's choice (`in_a_process`); by default, the first
-case of each parameter value (each command, each hostile input), so every command and every
-input meets the real process boundary at least once.
+case of each test and of each parameter value (each command, each hostile input), so every
+command and every input meets the real process boundary at least once.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ Chooser = Callable[[list[pytest.Function]], set[str]]  # -> node ids to run in r
 
 
 def first_of_each_value(items: list[pytest.Function]) -> set[str]:
-    """The node ids of the first item having each value of each parameter."""
+    """The node ids of the first item of each test function, and of the first item (in the
+    module) having each value of each parameter."""
     seen: set[tuple[str, str]] = set()
     chosen = set()
     for item in items:
         values = {(name, repr(value)) for name, value in item.callspec.params.items()}
+        values.add(("test", item.originalname))
         if not values <= seen:
             chosen.add(item.nodeid)
             seen |= values
