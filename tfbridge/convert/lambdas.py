@@ -6,7 +6,7 @@ from typing import Any
 
 from tfbridge.convert.report import RETRAIN_HINT, Notes
 from tfbridge.keras29.lambda_code import LambdaCode, inspect_lambda
-from tfbridge.keras29.lambdas import bytecode_problem
+from tfbridge.keras29.lambdas import bytecode_doubt, bytecode_problem
 from tfbridge.keras29.rules import load_rules
 
 LAMBDA_HINT = RETRAIN_HINT + " (or replace the Lambda with built-in layers)"
@@ -21,7 +21,12 @@ def check_lambda(config: dict[str, Any], where: str, notes: Notes) -> dict[str, 
     if config.get("function_type", "lambda") != "lambda":
         notes.refuse(f"{where} calls a named Python function that is not in the file", LAMBDA_HINT)
         return config
-    if _runs_in_python38(function, where, notes):
+    code = _runs_in_python38(function, where, notes)
+    doubt = "" if code is None else bytecode_doubt(code)
+    if doubt:
+        # The file already held it in 2.9's form: kept, saying what only parity proves.
+        notes.change(f"{where} kept as is: {doubt}")
+    elif code is not None:
         notes.change(
             f"{where} kept as is: its bytecode reads as Python 3.8's; "
             "loading it runs that code (convert or verify with --trust load it to check parity)"
@@ -50,7 +55,8 @@ def _keras3_lambda(
     (Python 3.9+ bytecode) and no module; 2.9 reads `[code, defaults, closure]` with
     `function_type: "lambda"` and looks names up in the module it is given, or its own. So the
     code is kept when Python 3.8 runs it and it looks up no name at all (a name could resolve
-    to something else there), and it has no closure."""
+    to something else there), and it has no closure; code whose meaning in 3.8 the file cannot
+    tell (bytecode_doubt) only with a passing parity check."""
     inner = function.get("config")
     if function.get("class_name") != "__lambda__" or not isinstance(inner, dict):
         notes.refuse(f"{where} calls a Python function Keras 3 saved by name", LAMBDA_HINT)
@@ -72,6 +78,10 @@ def _keras3_lambda(
         )
         notes.refuse(f"{where}: {why}", LAMBDA_HINT)
         return config
+    doubt = bytecode_doubt(code)
+    if doubt:
+        # 2.9 could not load it before; written only once its predictions match the original's.
+        notes.needs_proof(f"{where}: {doubt}")
     notes.change(f"{where}: Keras 3's function written in Keras 2.9's form (same bytecode)")
     legacy = {key: value for key, value in config.items() if key != "function"}
     legacy["function"] = [inner["code"], inner.get("defaults"), None]

@@ -13,7 +13,7 @@ from typing import Any
 
 from tfbridge.keras29.knowledge import Category, Knowledge, Known
 from tfbridge.keras29.lambda_code import inspect_lambda
-from tfbridge.keras29.lambdas import bytecode_problem
+from tfbridge.keras29.lambdas import bytecode_doubt, bytecode_problem
 from tfbridge.keras29.visitor import Leaf, Place, Visitor
 from tfbridge.keras29.walk import MAX_WALK_DEPTH
 from tfbridge.keras29.walker import MODEL_CLASSES, SERIALIZATION_KEYS
@@ -30,6 +30,10 @@ from tfbridge.verify.findings import (
 FUNCTIONAL_KEYS = ("name", "layers", "input_layers", "output_layers")
 VOCABULARY_LAYERS = ("TextVectorization", "StringLookup", "IntegerLookup")
 FIX_LAMBDA = "replace the Lambda with built-in layers, or retrain with Python 3.8"
+FIX_UNPROVEN_LAMBDA = (
+    "run `tfbridge fingerprint MODEL` where it was trained, then `tfbridge verify --trust` to "
+    "compare predictions; or replace the Lambda with built-in layers, or retrain with Python 3.8"
+)
 
 
 class ModelConfigEmulator(Visitor):
@@ -258,6 +262,10 @@ class ModelConfigEmulator(Visitor):
         failure = bytecode_problem(code, self.knowledge.python_opcodes)
         if failure:
             self._fail("model", where, failure, FIX_LAMBDA)
+            return
+        doubt = bytecode_doubt(code)
+        if doubt:
+            self.problems.add("code", "warn", where, doubt, FIX_UNPROVEN_LAMBDA)
             return
         detail = f" ({code.detail})" if code.detail else ""
         text = (
