@@ -29,9 +29,9 @@ HELP_PAGES = [
     ("env", "path"),
     ("env", "remove"),
     ("worker", "status"),
+    ("worker", "stop"),
 ]
 GROUPS = {("train",), ("sync",)}
-OWN_OUTPUT = {("env", "path"), ("worker", "status"), ("fingerprint",)}
 
 
 def complete(words: str, cwd: Path, shell: str = "bash") -> list[str]:
@@ -110,9 +110,8 @@ def test_help_has_no_type_labels_or_braces(page: tuple[str, ...]) -> None:
         assert noise not in done.stdout, (noise, done.stdout)
 
 
-# Commands that report (groups, `env path`'s one path and the worker's own commands aside;
-# fingerprint takes -v when its owner adds it).
-@pytest.mark.parametrize("page", sorted(set(HELP_PAGES) - GROUPS - OWN_OUTPUT), ids=" ".join)
+# Every command (the groups aside) takes -q and -v.
+@pytest.mark.parametrize("page", sorted(set(HELP_PAGES) - GROUPS), ids=" ".join)
 def test_reporting_commands_take_quiet_and_verbose(page: tuple[str, ...]) -> None:
     done = run_tfbridge(*page, "--help", timeout=60)
     assert "-q, --quiet" in done.stdout and "-v, --verbose" in done.stdout, done.stdout
@@ -170,3 +169,49 @@ def test_convert_quiet_still_says_when_an_asked_for_parity_check_could_not_run(
     assert (done.returncode, done.stdout) == (0, "")
     assert done.stderr.startswith("parity unchecked: no fingerprint of the original")
     assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [("worker", "status"), ("worker", "stop")], ids=" ".join)
+def test_worker_quiet_prints_nothing_and_verbose_says_more(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    home = {"TFBRIDGE_HOME": str(tmp_path)}  # a home of its own: no warm worker of another test
+    quiet = run_tfbridge(*command, "-q", env=home, timeout=60)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    plain = run_tfbridge(*command, env=home, timeout=60)
+    loud = run_tfbridge(*command, "-v", env=home, timeout=60)
+    assert plain.returncode == loud.returncode == 0
+    assert plain.stdout.startswith("no warm exam worker")
+    assert plain.stdout.strip() in loud.stdout and len(loud.stdout) > len(plain.stdout)
+    assert "TFBRIDGE_WORKER_IDLE" in loud.stdout or str(tmp_path) in loud.stdout
+
+
+def test_env_path_quiet_prints_nothing_and_verbose_names_the_environment(
+    exam_python: Path,
+) -> None:
+    quiet = run_tfbridge("env", "path", "exam", "-q", timeout=60)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    plain = run_tfbridge("env", "path", "exam", timeout=60)
+    assert plain.stdout.strip() == str(exam_python) and plain.stderr == ""
+    loud = run_tfbridge("env", "path", "exam", "-v", timeout=60)
+    assert loud.stdout == plain.stdout  # stdout stays the one path, for $(tfbridge env path exam)
+    assert loud.stderr.startswith("exam: ") and "backend, built " in loud.stderr
+
+
+def test_fingerprint_quiet_prints_nothing_and_verbose_times_each_step(
+    exam_python: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "m.h5"
+    model.write_bytes((REPO / "examples" / "mnist_dense.h5").read_bytes())
+    fingerprint = ("fingerprint", model, "--profile", "exam")
+    quiet = run_tfbridge(*fingerprint, "-q")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert (tmp_path / "m.h5.fingerprint.json").is_file()
+    plain = run_tfbridge(*fingerprint)
+    loud = run_tfbridge(*fingerprint, "-v")
+    assert plain.returncode == loud.returncode == 0 and "1 fingerprinted" in loud.stdout
+    steps = plain.stderr.splitlines()
+    assert steps and steps[0].startswith("starting TensorFlow in ")
+    stamped = loud.stderr.splitlines()
+    assert len(stamped) == len(steps)
+    assert all(line.startswith("[") and " s] " in line for line in stamped)

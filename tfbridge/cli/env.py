@@ -8,7 +8,7 @@ import typer
 
 from tfbridge.cli.app import app
 from tfbridge.cli.completion import complete_profiles
-from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, print_json
+from tfbridge.cli.output import JsonOption, QuietOption, VerboseOption, console, info, print_json
 
 if TYPE_CHECKING:
     from tfbridge.envs import EnvStatus
@@ -70,12 +70,23 @@ def _table(statuses: list[EnvStatus], verbose: bool) -> None:
 
 
 @env_app.command()
-def path(profile: ProfileArgument) -> None:
-    """Print the interpreter of a ready environment (what PyCharm or scripts should use)."""
-    from tfbridge.envs import load_profile, ready_python
+def path(
+    profile: ProfileArgument, quiet: QuietOption = False, verbose: VerboseOption = False
+) -> None:
+    """Print the interpreter of a ready environment (what PyCharm or scripts should use).
+
+    -q prints nothing: the exit code says whether it is ready. -v also names the environment, its
+    backend and when it was built (on stderr: stdout stays the one path).
+    """
+    from tfbridge.envs import env_status, load_profile, ready_python
 
     load_profile(profile)
-    typer.echo(str(ready_python(profile)))
+    python = ready_python(profile)
+    if not quiet:
+        typer.echo(str(python))
+    if verbose:
+        built = env_status(profile)
+        info(f"{profile}: {built.path} ({built.backend} backend, built {built.built_at})")
 
 
 @env_app.command()

@@ -12,11 +12,12 @@ from tfbridge.cli.completion import complete_profiles
 from tfbridge.cli.output import (
     JsonOption,
     QuietOption,
+    VerboseOption,
     console,
     error_object,
-    info,
     print_json,
 )
+from tfbridge.cli.progress import ProgressLines
 from tfbridge.model_files import printable_path
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def fingerprint(
     trust: TrustOption = False,
     json_output: JsonOption = False,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Write MODEL.fingerprint.json beside each model: its outputs on fixed probe inputs.
 
@@ -78,14 +80,15 @@ def fingerprint(
 
     files = expand_model_paths(models)
     interpreter = runtime_python(python, profile)
-    info(f"starting TensorFlow in {interpreter}", quiet or json_output)
-    outcomes = write_fingerprints(
-        files,
-        interpreter,
-        progress=lambda model: info(f"fingerprinting {model}", quiet or json_output),
-        timeout=timeout,
-        trust=trust,
-    )
+    with ProgressLines(quiet or json_output, verbose) as progress:
+        progress(f"starting TensorFlow in {interpreter}")
+        outcomes = write_fingerprints(
+            files,
+            interpreter,
+            progress=lambda model: progress(f"fingerprinting {model}"),
+            timeout=timeout,
+            trust=trust,
+        )
     broken = [o.error for o in outcomes if o.exit_code == EXIT_ENVIRONMENT and o.error]
     failure = None
     if broken:
@@ -101,7 +104,7 @@ def fingerprint(
             document["error"] = error_object(failure.message, failure.hint, failure.exit_code)
         print_json(document)
     else:
-        _render(outcomes)
+        _render(outcomes, quiet)
     if failure is not None:
         raise failure
     if not all(outcome.ok for outcome in outcomes):
@@ -117,11 +120,15 @@ def _as_json(outcome: FingerprintOutcome) -> dict[str, object]:
     }
 
 
-def _render(outcomes: list[FingerprintOutcome]) -> None:
+def _render(outcomes: list[FingerprintOutcome], quiet: bool) -> None:
+    """A row per model; -q: only the failures (nothing when every model was fingerprinted)."""
+    shown = [outcome for outcome in outcomes if not (quiet and outcome.ok)]
+    if not shown:
+        return
     from rich.table import Table
 
     table = Table("model", "status", "fingerprint or error")
-    for outcome in outcomes:
+    for outcome in shown:
         detail = str(outcome.path) if outcome.ok else str(outcome.error)
         table.add_row(
             printable_path(outcome.model), "ok" if outcome.ok else "fail", printable_path(detail)
