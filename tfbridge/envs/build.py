@@ -62,7 +62,7 @@ class Step:
     seconds: float | None = None
 
 
-Progress = Callable[[Step], None]
+StepCallback = Callable[[Step], None]
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class SetupResult:
 class _Reporter:
     """Says messages and times phases for one profile's setup."""
 
-    def __init__(self, profile: str, progress: Progress | None) -> None:
+    def __init__(self, profile: str, progress: StepCallback | None) -> None:
         self.profile = profile
         self.progress = progress
 
@@ -105,7 +105,7 @@ def setup_profiles(
     python: Path | None = None,
     prefix: Path | None = None,
     jupyter: bool = False,
-    progress: Progress | None = None,
+    progress: StepCallback | None = None,
 ) -> list[SetupResult]:
     """Set up each named profile (default: this machine's), optionally as a Jupyter kernel.
 
@@ -140,7 +140,7 @@ def setup_profile(
     python: Path | None = None,
     prefix: Path | None = None,
     hardware: Hardware | None = None,
-    progress: Progress | None = None,
+    progress: StepCallback | None = None,
 ) -> SetupResult:
     started = time.monotonic()
     report = _Reporter(name, progress)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -30,12 +29,12 @@ from tfbridge.inenv.conversation import Conversation
 from tfbridge.inenv.protocol import ProbeRun
 from tfbridge.inenv.results import LoadResult, ProbeResult
 from tfbridge.inenv.shipping import launch_argv
+from tfbridge.progress import Progress
 
 if TYPE_CHECKING:
     from tfbridge.runtime.daemon import DaemonRecord
     from tfbridge.sync.transport import Transport
 
-Progress = Callable[[str], None]
 # How long a warm worker's heartbeat may be silent before it counts as stopped or wedged.
 HEARTBEAT_LIMIT_SECONDS = 10.0
 

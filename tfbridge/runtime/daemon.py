@@ -19,7 +19,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from tfbridge.errors import EnvironmentFailure, TfbridgeError
 from tfbridge.files import process_alive, regular_file_problem, write_text_atomic
 from tfbridge.inenv.client import worker_environment
 from tfbridge.inenv.shipping import MARKER, launch_argv, shipment
+from tfbridge.progress import Progress
 
 IDLE_ENV_VAR = "TFBRIDGE_WORKER_IDLE"
 NO_DAEMON_ENV_VAR = "TFBRIDGE_NO_DAEMON"
@@ -39,8 +40,6 @@ START_SECONDS_FILE = "last-start.json"
 MAX_SOCKET_PATH = 100
 STOP_GRACE_SECONDS = 10.0
 _POLL_SECONDS = 0.05
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

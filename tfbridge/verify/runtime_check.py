@@ -9,13 +9,14 @@ reused (tfbridge.verify.verdict_cache).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tfbridge.contract import Contract
 from tfbridge.errors import EnvironmentFailure, TfbridgeError
+from tfbridge.progress import Progress
 from tfbridge.verify.contract_check import format_shape, shapes_match
 from tfbridge.verify.result import Check, LoadOutcome, ModelReport
 from tfbridge.verify.static import verdict_of
@@ -23,8 +24,6 @@ from tfbridge.verify.verdict_cache import load_verdict, reuse_check, store_verdi
 
 if TYPE_CHECKING:
     from tfbridge.runtime import ProbeResult, RuntimeWorker
-
-Progress = Callable[[str], None]
 
 
 def run_runtime_checks(
