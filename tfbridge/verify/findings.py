@@ -79,11 +79,6 @@ class Writer:
             return f"tf-keras {self.keras_version}"
         return f"Keras {self.keras_version}"
 
-    @property
-    def is_newer_than_29(self) -> bool:
-        version = self.version
-        return version is not None and version.release[:2] > (2, 9)
-
 
 class Problems:
     """Collects problems per place, then merges identical ones so a Keras 3 file with the same
