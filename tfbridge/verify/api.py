@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from tfbridge.config import load_config
 from tfbridge.contract import Contract
@@ -15,60 +16,41 @@ from tfbridge.verify.result import Check, ModelReport, VerifyReport
 from tfbridge.verify.runtime_check import run_runtime_checks, skip_runtime
 from tfbridge.verify.static import static_check
 
+if TYPE_CHECKING:
+    # Annotations only (postponed): typing.Unpack is Python 3.11+, tfbridge runs on 3.10.
+    from typing_extensions import Unpack
+
 EXAM_PROFILE = "exam"
 
 
+class VerifyOptions(TypedDict, total=False):
+    """How the models are checked (see `verify_models`, which holds the defaults)."""
+
+    runtime: bool | None
+    trust: bool
+    reference_python: Path | None
+    exam_python: Path | None
+    progress: Progress | None
+    daemon: bool
+    cache: bool
+
+
 def verify_model(
-    path: Path,
-    *,
-    contract: Contract | None = None,
-    runtime: bool | None = None,
-    trust: bool = False,
-    reference_python: Path | None = None,
-    exam_python: Path | None = None,
-    daemon: bool = True,
-    cache: bool = True,
+    path: Path, *, contract: Contract | None = None, **options: Unpack[VerifyOptions]
 ) -> ModelReport:
     """Verify one model file: the static check, then (when on) the runtime check."""
-    report = verify_models(
-        [(path, contract)],
-        runtime=runtime,
-        trust=trust,
-        reference_python=reference_python,
-        exam_python=exam_python,
-        daemon=daemon,
-        cache=cache,
-    )
-    return report.models[0]
+    return verify_models([(path, contract)], **options).models[0]
 
 
 def verify_paths(
-    paths: Sequence[Path],
-    *,
-    contract: Contract | None = None,
-    runtime: bool | None = None,
-    trust: bool = False,
-    reference_python: Path | None = None,
-    exam_python: Path | None = None,
-    progress: Progress | None = None,
-    daemon: bool = True,
-    cache: bool = True,
+    paths: Sequence[Path], *, contract: Contract | None = None, **options: Unpack[VerifyOptions]
 ) -> VerifyReport:
     """Verify files and directories (a directory stands for the .h5 files under it).
 
     `runtime=None` runs the runtime check when the exam environment is ready (or `exam_python`
     is given); `runtime=True` requires it (TfbridgeError naming the fix when it is missing).
     """
-    return verify_models(
-        [(model, contract) for model in discover_models(paths)],
-        runtime=runtime,
-        trust=trust,
-        reference_python=reference_python,
-        exam_python=exam_python,
-        progress=progress,
-        daemon=daemon,
-        cache=cache,
-    )
+    return verify_models([(model, contract) for model in discover_models(paths)], **options)
 
 
 def verify_request(
@@ -76,12 +58,7 @@ def verify_request(
     *,
     slot: str | None = None,
     contract: Contract | None = None,
-    runtime: bool | None = None,
-    trust: bool = False,
-    reference_python: Path | None = None,
-    progress: Progress | None = None,
-    daemon: bool = True,
-    cache: bool = True,
+    **options: Unpack[VerifyOptions],
 ) -> VerifyReport:
     """What `tfbridge verify` is asked: the paths (or, when none is given, the slot's model),
     against the slot's contract with the parts `contract` sets put over it.
@@ -93,16 +70,7 @@ def verify_request(
     if not targets:
         raise TfbridgeError("no model given", "pass PATH... (files or directories) or --slot NAME")
     wanted = base.overridden_by(contract or Contract())
-    report = verify_paths(
-        targets,
-        contract=None if wanted.is_empty else wanted,
-        runtime=runtime,
-        trust=trust,
-        reference_python=reference_python,
-        progress=progress,
-        daemon=daemon,
-        cache=cache,
-    )
+    report = verify_paths(targets, contract=None if wanted.is_empty else wanted, **options)
     _require_a_readable_model(report)
     return report
 
