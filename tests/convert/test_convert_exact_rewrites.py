@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.convert.lambda_models import keras3_lambda_with
 from tests.convert.runtimes import run_script, saver_python
 from tfbridge.convert import ConversionRefused, convert
 from tfbridge.keras29.lambda_code import inspect_lambda
@@ -218,14 +219,7 @@ def test_keras3_lambda_code_that_looks_up_names_is_refused(tmp_path: Path) -> No
         if layer["class_name"] == "Lambda"
         and inspect_lambda(layer["config"]["function"]).names == {"tf", "expand_dims"}
     )
-    source = tmp_path / "lambda.h5"
-    shutil.copyfile(FIXTURES / "models" / "keras-3.10" / "timeseries_lambda.h5", source)
-    with h5py.File(source, "r+") as handle:
-        config = json.loads(handle.attrs["model_config"])
-        for layer in config["config"]["layers"]:
-            if layer["class_name"] == "Lambda":
-                layer["config"]["function"]["config"]["code"] = uses_tf
-        handle.attrs["model_config"] = json.dumps(config).encode()
+    source = keras3_lambda_with(uses_tf, tmp_path)
     with pytest.raises(ConversionRefused) as refused:
         convert(source, tmp_path / "q.h5", check_parity=False)
     assert "(Lambda): its Keras 3 code uses `expand_dims`, `tf`" in refused.value.message

@@ -5,15 +5,12 @@ interpreters, real Keras 3.10 saves, the real TF 2.9 exam runtime."""
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 from pathlib import Path
 
-import h5py
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.convert.lambda_models import keras3_lambda_with
 from tests.convert.runtimes import run_script, saver_python
 from tfbridge.convert import ConversionRefused, convert
 from tfbridge.verify import verify_paths
@@ -44,19 +41,6 @@ def compiled(version: str, source: str) -> str:
         [str(python), "-c", COMPILE, source], capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
-
-
-def keras3_lambda_with(code: str, folder: Path) -> Path:
-    """Keras 3.10's own timeseries model, its Lambda given `code`."""
-    model = folder / "lambda.h5"
-    shutil.copyfile(FIXTURES / "models" / "keras-3.10" / "timeseries_lambda.h5", model)
-    with h5py.File(model, "r+") as handle:
-        config = json.loads(handle.attrs["model_config"])
-        for layer in config["config"]["layers"]:
-            if layer["class_name"] == "Lambda":
-                layer["config"]["function"]["config"]["code"] = code
-        handle.attrs["model_config"] = json.dumps(config).encode()
-    return model
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_one_line_error, run_tfbridge
+from tests.foundation import EXAM_IMPORT_VERSIONS
 from tfbridge.envs import MARKER, Step, env_status, ready_python, setup_profile
 from tfbridge.errors import TfbridgeError
 
@@ -23,14 +24,7 @@ def test_exam_env_is_real_tf_290_on_python_38(exam_python: Path) -> None:
     smoke = json.loads((status.path / MARKER).read_text())["smoke"]
     assert smoke["python"].startswith("3.8.")
     versions = {module: outcome["version"] for module, outcome in smoke["imports"].items()}
-    assert versions == {
-        "tensorflow": "2.9.0",
-        "tensorflow_datasets": "4.6.0",
-        "numpy": "1.22.4",
-        "PIL": "9.1.1",
-        "scipy": "1.7.3",
-        "pandas": "1.4.2",
-    }
+    assert versions == EXAM_IMPORT_VERSIONS
     assert any(device.startswith("CPU:") for device in smoke["devices"])
 
 
