@@ -16,7 +16,8 @@ import sshd_server
 from tests.conftest import run_tfbridge
 from tfbridge.config import load_config
 from tfbridge.errors import TfbridgeError
-from tfbridge.sync import SyncEvent, sync
+from tfbridge.phases import Phase
+from tfbridge.sync import sync
 
 ProjectMaker = Callable[..., Path]
 ALIAS = sshd_server.HOST_ALIAS
@@ -81,7 +82,7 @@ def test_connection_cut_mid_transfer_keeps_the_slot(
     (root / "models" / "q1.h5").write_bytes(models["big"].read_bytes())
     cuts: list[int] = []
 
-    def cut_halfway(event: SyncEvent) -> None:
+    def cut_halfway(event: Phase) -> None:
         if event.stage == "upload" and 0 < event.done < event.total and not cuts:
             cuts.append(event.done)
             ssh_env.cut_connections()

@@ -7,7 +7,6 @@ from tfbridge.sync.result import (
     SlotStatus,
     SlotSync,
     StatusReport,
-    SyncEvent,
     SyncReport,
 )
 from tfbridge.sync.rollback import rollback
@@ -19,7 +18,6 @@ __all__ = [
     "SlotStatus",
     "SlotSync",
     "StatusReport",
-    "SyncEvent",
     "SyncReport",
     "open_transport",
     "rollback",

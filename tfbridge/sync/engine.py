@@ -17,18 +17,12 @@ from tfbridge.errors import TfbridgeError
 from tfbridge.files import regular_file_problem
 from tfbridge.hashing import file_sha256
 from tfbridge.paths import project_state_dir
-from tfbridge.phases import Stage
+from tfbridge.phases import Phase, PhaseCallback, Stage
 from tfbridge.sync import ledger
 from tfbridge.sync import slot as slots
 from tfbridge.sync.lock import DEFAULT_WAIT, TargetLock, target_lock
 from tfbridge.sync.model_file import model_file_problem
-from tfbridge.sync.result import (
-    ProgressCallback,
-    RemoteVerdict,
-    SlotSync,
-    SyncEvent,
-    SyncReport,
-)
+from tfbridge.sync.result import RemoteVerdict, SlotSync, SyncReport
 from tfbridge.sync.stamps import (
     RemoteStamp,
     local_stamp,
@@ -103,7 +97,7 @@ def sync(
     force: bool = False,
     remote_verify: bool = False,
     wait: float = DEFAULT_WAIT,
-    progress: ProgressCallback | None = None,
+    progress: PhaseCallback | None = None,
     gate: Gate = verify_gate,
     transport: Transport | None = None,
 ) -> SyncReport:
@@ -147,14 +141,14 @@ def sync(
 
 @contextmanager
 def exclusive(
-    transport: Transport, *, wait: float, notify: ProgressCallback, dry_run: bool = False
+    transport: Transport, *, wait: float, notify: PhaseCallback, dry_run: bool = False
 ) -> Iterator[TargetLock]:
     """The target's lock for the block (see lock.py); for a dry run, a lock that locks nothing."""
     if dry_run:
         yield _NoLock()
         return
     with target_lock(
-        transport, wait=wait, on_wait=lambda text: notify(SyncEvent("", "wait", detail=text))
+        transport, wait=wait, on_wait=lambda text: notify(Phase("", "wait", detail=text))
     ) as lock:
         yield lock
 
@@ -203,7 +197,7 @@ def _survey(
     transport: Transport,
     items: list[Prepared],
     passed: dict[str, ledger.LedgerEntry],
-    notify: ProgressCallback,
+    notify: PhaseCallback,
 ) -> list[Prepared]:
     """Which far-side models of each slot already hold its content (hashed in one round trip for
     all slots, and only those of the right size), and whether it was verified against this
@@ -222,7 +216,7 @@ def _survey(
     candidates = [[] if copy else list(stats) for copy, stats in zip(known, sized, strict=True)]
     hashed = [item.slot.name for item, paths in zip(items, candidates, strict=True) if paths]
     for n, name in enumerate(hashed, start=1):
-        notify(SyncEvent(name, "hash", n=n, of=len(hashed)))
+        notify(Phase(name, "hash", n=n, of=len(hashed)))
     # the local models are hashed here while the far side hashes its own, and only those that
     # something there may equal (a model that is sent is hashed as it is sent)
     pool = ThreadPoolExecutor(max_workers=1)
@@ -296,7 +290,7 @@ def _surveyed(
     return item if in_place and verified else _sendable(item)
 
 
-def _gate(items: list[Prepared], gate: Gate, notify: ProgressCallback) -> list[Prepared]:
+def _gate(items: list[Prepared], gate: Gate, notify: PhaseCallback) -> list[Prepared]:
     """Verify, in one batch, each model that will leave or whose contract changed; one in place
     and verified against this contract is not verified again."""
     leaving = [
@@ -305,7 +299,7 @@ def _gate(items: list[Prepared], gate: Gate, notify: ProgressCallback) -> list[P
         if item.sendable and not (item.in_place and item.verified)
     ]
     for n, index in enumerate(leaving, start=1):
-        notify(SyncEvent(items[index].slot.name, "verify", n=n, of=len(leaving)))
+        notify(Phase(items[index].slot.name, "verify", n=n, of=len(leaving)))
     reports = (
         gate([(items[i].slot.model, items[i].slot.contract) for i in leaving]) if leaving else []
     )
@@ -320,13 +314,13 @@ def _gate(items: list[Prepared], gate: Gate, notify: ProgressCallback) -> list[P
 class _Counted:
     """Progress of one slot's send, counted among the slots of the run."""
 
-    notify: ProgressCallback
+    notify: PhaseCallback
     slot: str
     n: int
     of: int
 
     def __call__(self, stage: Stage, done: int = 0, total: int = 0) -> None:
-        self.notify(SyncEvent(self.slot, stage, done, total, n=self.n, of=self.of))
+        self.notify(Phase(self.slot, stage, done, total, n=self.n, of=self.of))
 
 
 def _sync_slot(

@@ -6,16 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tfbridge.phases import Phase, PhaseCallback
-
 Action = Literal["sent", "would-send", "renamed", "unchanged", "refused"]
 # How a slot's local model, ledger entry and far-side model agree (`sync status`).
 SyncState = Literal[
     "in-sync", "local-changed", "remote-changed", "not-synced", "local-missing", "multiple-models"
 ]
-# Progress is one type for every long command (tfbridge.phases): a sync event is a Phase.
-SyncEvent = Phase
-ProgressCallback = PhaseCallback
 
 
 @dataclass

@@ -5,11 +5,12 @@ from __future__ import annotations
 from tfbridge.config import ProjectConfig, Slot
 from tfbridge.errors import EXIT_FAILED, TfbridgeError
 from tfbridge.paths import project_state_dir
+from tfbridge.phases import Phase, PhaseCallback
 from tfbridge.sync import ledger
 from tfbridge.sync import slot as slots
 from tfbridge.sync.engine import connected, exclusive
 from tfbridge.sync.lock import DEFAULT_WAIT
-from tfbridge.sync.result import ProgressCallback, RollbackResult, SyncEvent
+from tfbridge.sync.result import RollbackResult
 from tfbridge.sync.transport import Transport
 
 
@@ -19,7 +20,7 @@ def rollback(
     *,
     dry_run: bool = False,
     wait: float = DEFAULT_WAIT,
-    progress: ProgressCallback | None = None,
+    progress: PhaseCallback | None = None,
     transport: Transport | None = None,
 ) -> RollbackResult:
     """Restore the newest history entry that differs from the slot's model; the model it
@@ -37,7 +38,7 @@ def rollback(
 
 
 def _restore(
-    transport: Transport, slot: Slot, *, dry_run: bool, notify: ProgressCallback
+    transport: Transport, slot: Slot, *, dry_run: bool, notify: PhaseCallback
 ) -> RollbackResult:
     directory = slots.slot_directory(transport, slot, create=False)
     history = slots.history_directory(transport, slot, create=False)
@@ -54,7 +55,7 @@ def _restore(
     result = RollbackResult(slot.name, dry_run, entry.path, "", state.path(entry.original_name))
     if dry_run:
         return result
-    notify(SyncEvent(slot.name, "rollback"))
+    notify(Phase(slot.name, "rollback"))
     slots.clean_temps(transport, directory)
     state = slots.read_slot(transport, directory)
     result.sha256 = transport.sha256(entry.path)
